@@ -1,0 +1,163 @@
+package core
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Where a request may carry its access token.
+const (
+	// HeaderAuthorization carries "Bearer <token>".
+	HeaderAuthorization = "Authorization"
+	// HeaderAmzAccessToken carries the bare token, as Amazon's own profile
+	// endpoint accepts it.
+	HeaderAmzAccessToken = "x-amz-access-token"
+	// QueryAccessToken is the query parameter that carries the bare token.
+	QueryAccessToken = "access_token"
+	// MaxTokenLen is the longest access token Amazon documents, in bytes.
+	MaxTokenLen = 2048
+)
+
+// TokenSources holds the token-bearing parts of one request as a framework
+// hands them over, so that extraction needs no net/http (Fiber has none).
+// Every field lists all the values the request carried, in order.
+type TokenSources struct {
+	Authorization  []string // values of every Authorization header
+	AmzAccessToken []string // values of every x-amz-access-token header
+	Query          []string // values of every access_token query parameter, already URL-decoded once by the router
+}
+
+// ExtractToken returns the one access token carried by s, or a *Error:
+//
+//   - Authorization must be "Bearer <token>": the scheme is case-insensitive
+//     and spaces around the token are tolerated, but "Bearer" alone, another
+//     scheme, "Bearer a b" or several Authorization headers are rejected.
+//   - x-amz-access-token and access_token carry the bare token.
+//   - A token that arrives percent-encoded ("Atza%7C…") is decoded once: LWA
+//     tokens never contain '%'.
+//   - The same token in several places is fine; two different tokens are
+//     rejected (invalid_request, ErrMalformedToken).
+//   - Empty values count as absent; no token at all is ErrMissingToken.
+//
+// ExtractToken does not judge the token itself; Verify does.
+func ExtractToken(s TokenSources) (string, error) {
+	var token string
+	switch len(s.Authorization) {
+	case 0:
+	case 1:
+		t, err := parseBearer(s.Authorization[0])
+		if err != nil {
+			return "", err
+		}
+		token = t
+	default:
+		return "", newError(ErrMalformedToken, "the request has more than one Authorization header", nil)
+	}
+	var err error
+	for _, v := range s.AmzAccessToken {
+		if token, err = merge(token, strings.TrimSpace(v)); err != nil {
+			return "", err
+		}
+	}
+	for _, v := range s.Query {
+		if token, err = merge(token, strings.TrimSpace(v)); err != nil {
+			return "", err
+		}
+	}
+	if token == "" {
+		return "", newError(ErrMissingToken, "the request carries no access token", nil)
+	}
+	return token, nil
+}
+
+// parseBearer returns the token of one Authorization header value, "" for an
+// empty value.
+func parseBearer(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	scheme, rest, _ := strings.Cut(v, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", newError(ErrMalformedToken, "the Authorization header must use the Bearer scheme", nil)
+	}
+	rest = strings.TrimSpace(rest)
+	if rest == "" {
+		return "", newError(ErrMalformedToken, "the Authorization header has no token after Bearer", nil)
+	}
+	if strings.ContainsAny(rest, " \t") {
+		return "", newError(ErrMalformedToken, "the Authorization header must carry exactly one token", nil)
+	}
+	return decodeOnce(rest)
+}
+
+// merge adds candidate v to the token found so far.
+func merge(token, v string) (string, error) {
+	if v == "" {
+		return token, nil
+	}
+	v, err := decodeOnce(v)
+	if err != nil {
+		return "", err
+	}
+	if token != "" && token != v {
+		return "", newError(ErrMalformedToken, "the request carries two different access tokens", nil)
+	}
+	return v, nil
+}
+
+// decodeOnce undoes one level of percent-encoding.
+func decodeOnce(v string) (string, error) {
+	if strings.IndexByte(v, '%') < 0 {
+		return v, nil
+	}
+	d, err := url.PathUnescape(v)
+	if err != nil {
+		return "", newError(ErrMalformedToken, "the access token is not validly percent-encoded", nil)
+	}
+	return d, nil
+}
+
+// SourcesFromRequest reads the token sources of r. It parses the query only
+// when it mentions access_token, so requests with a header token cost no
+// allocation here.
+func SourcesFromRequest(r *http.Request) TokenSources {
+	s := TokenSources{
+		Authorization:  r.Header[HeaderAuthorization],
+		AmzAccessToken: r.Header[http.CanonicalHeaderKey(HeaderAmzAccessToken)],
+	}
+	if r.URL != nil && strings.Contains(r.URL.RawQuery, QueryAccessToken) {
+		s.Query = queryValues(r.URL.RawQuery)
+	}
+	return s
+}
+
+// queryValues returns every access_token value of a raw query. A value that
+// is not validly escaped is kept raw, so that ExtractToken rejects it rather
+// than the request passing as if it had no token.
+func queryValues(raw string) []string {
+	var vals []string
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k != QueryAccessToken {
+			if dk, err := url.QueryUnescape(k); err != nil || dk != QueryAccessToken {
+				continue
+			}
+		}
+		if dv, err := url.QueryUnescape(v); err == nil {
+			v = dv
+		}
+		vals = append(vals, v)
+	}
+	return vals
+}
+
+// TokenFromRequest returns the one access token carried by r, by the rules of
+// ExtractToken, from its Authorization header, its x-amz-access-token header
+// and its access_token query parameter.
+func TokenFromRequest(r *http.Request) (string, error) {
+	return ExtractToken(SourcesFromRequest(r))
+}

@@ -1,0 +1,81 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+)
+
+// Policy is the per-route behaviour shared by every adapter's middleware.
+// Its zero value is the default: a token is required, and CORS preflight
+// requests pass without one.
+type Policy struct {
+	// Optional lets a request that carries no token at all through, without
+	// a profile. A request that carries a bad token is still rejected: only
+	// an absent token passes.
+	Optional bool
+	// CheckPreflight subjects CORS preflight requests (OPTIONS with an
+	// Access-Control-Request-Method header) to the same check as any other.
+	// By default they pass without a token, as browsers never send
+	// credentials on a preflight.
+	CheckPreflight bool
+}
+
+// Request is what an adapter reads from its framework's request: the method,
+// the Access-Control-Request-Method header and the token sources.
+type Request struct {
+	Method                     string
+	AccessControlRequestMethod string
+	TokenSources
+}
+
+// RequestFromHTTP reads a Request from r (for the net/http, Gin and Echo
+// adapters).
+func RequestFromHTTP(r *http.Request) Request {
+	return Request{
+		Method:                     r.Method,
+		AccessControlRequestMethod: r.Header.Get("Access-Control-Request-Method"),
+		TokenSources:               SourcesFromRequest(r),
+	}
+}
+
+// IsPreflight reports whether the request is a CORS preflight.
+func (r *Request) IsPreflight() bool {
+	return r.Method == http.MethodOptions && r.AccessControlRequestMethod != ""
+}
+
+// Authenticate is the whole middleware decision for one request, shared by
+// every adapter: skip CORS preflights, extract the token, let an absent token
+// through on an Optional route, verify it.
+//
+// It returns, for a verified token, a copy of ctx carrying the profile (see
+// FromContext) and the profile itself, which is shared and must not be
+// modified; for a request that may pass without a profile, ctx and nil; for a
+// rejection, a *Error. The query-string source is ignored when the Verifier
+// was built with WithQueryToken(false).
+func (v *Verifier) Authenticate(ctx context.Context, r *Request, pol Policy) (context.Context, *Profile, error) {
+	if !pol.CheckPreflight && r.IsPreflight() {
+		return ctx, nil, nil
+	}
+	src := r.TokenSources
+	if v.cfg.noQuery {
+		src.Query = nil
+	}
+	token, err := ExtractToken(src)
+	if err == nil {
+		var p *Profile
+		if p, err = v.verify(ctx, token); err == nil {
+			return newContextShared(ctx, p), p, nil
+		}
+	} else if pol.Optional && errors.Is(err, ErrMissingToken) {
+		return ctx, nil, nil
+	}
+	if v.log.Enabled(ctx, slog.LevelDebug) {
+		e := AsError(err)
+		v.log.LogAttrs(ctx, slog.LevelDebug, "lwa: request rejected",
+			slog.Int("status", e.Status), slog.String("code", e.Code),
+			slog.String("description", e.Description), slog.String("request_id", e.RequestID))
+	}
+	return ctx, nil, err
+}

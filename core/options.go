@@ -1,0 +1,221 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Login with Amazon API endpoints, one per region. Pass one to WithEndpoint.
+const (
+	EndpointNA = "https://api.amazon.com"   // North America (the default)
+	EndpointEU = "https://api.amazon.co.uk" // Europe
+	EndpointFE = "https://api.amazon.co.jp" // Far East
+)
+
+// Environment variables read by NewVerifier when the matching option is not given.
+const (
+	EnvClientID = "LWA_CLIENT_ID" // comma-separated client IDs
+	EnvEndpoint = "LWA_ENDPOINT"  // base URL of the LWA API
+)
+
+// Profile fields that WithRequiredFields can demand.
+const (
+	FieldEmail      = "email"
+	FieldName       = "name"
+	FieldPostalCode = "postal_code"
+)
+
+// Defaults of the options.
+const (
+	DefaultTimeout          = 5 * time.Second
+	DefaultCacheTTL         = 5 * time.Minute
+	DefaultCacheSize        = 100_000
+	DefaultNegativeCacheTTL = 10 * time.Second
+	DefaultMaxConcurrent    = 64
+)
+
+// maxUpstreamBody bounds every answer read from Amazon.
+const maxUpstreamBody = 64 << 10
+
+// Option configures a Verifier; pass options to NewVerifier or to an
+// adapter's Require.
+type Option func(*config)
+
+type config struct {
+	clientIDs     []string
+	clientIDsSet  bool
+	endpoint      string
+	endpointSet   bool
+	httpClient    *http.Client
+	timeout       time.Duration
+	cacheTTL      time.Duration
+	cacheSize     int
+	negativeTTL   time.Duration
+	maxConcurrent int
+	required      []string
+	logger        *slog.Logger
+	noQuery       bool
+	nowNano       func() int64 // tests only: the cache's clock
+}
+
+// WithClientID sets the accepted audiences: the LWA client IDs ("Security
+// Profile" client IDs, amzn1.application-oa2-client.…) whose tokens this
+// server accepts. An app may have several, such as one for the web and one
+// for devices. Default: the comma-separated list in LWA_CLIENT_ID.
+func WithClientID(ids ...string) Option {
+	return func(c *config) {
+		c.clientIDs, c.clientIDsSet = append([]string(nil), ids...), true
+	}
+}
+
+// WithEndpoint sets the base URL of the LWA API: one of EndpointNA (the
+// default), EndpointEU, EndpointFE, or a fake such as lwatest.Server.URL.
+// Default: LWA_ENDPOINT, else EndpointNA.
+func WithEndpoint(baseURL string) Option {
+	return func(c *config) { c.endpoint, c.endpointSet = baseURL, true }
+}
+
+// WithHTTPClient sets the client used to call Amazon, for proxies,
+// OpenTelemetry transports or mTLS. The verifier still bounds every call with
+// WithTimeout. Default: a keep-alive client that does not follow redirects.
+func WithHTTPClient(client *http.Client) Option {
+	return func(c *config) { c.httpClient = client }
+}
+
+// WithTimeout bounds one verification's upstream work (both calls to Amazon,
+// made in parallel). A verification that runs out of time is a 504. Default 5 s.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) { c.timeout = d }
+}
+
+// WithCacheTTL sets the longest time a verified token is trusted without
+// asking Amazon again: the bound on how late a revocation takes effect. A
+// token is never cached beyond its own remaining lifetime (tokeninfo's exp).
+// Zero turns the cache off. Default 5 min.
+func WithCacheTTL(d time.Duration) Option {
+	return func(c *config) { c.cacheTTL = d }
+}
+
+// WithCacheSize sets the maximum number of verified tokens kept in the cache
+// (W-TinyLFU eviction beyond it). Default 100 000.
+func WithCacheSize(n int) Option {
+	return func(c *config) { c.cacheSize = n }
+}
+
+// WithNegativeCacheTTL sets how long a token Amazon rejected (invalid_token,
+// insufficient_scope, or issued to another app) is answered from memory, so
+// that one bad token replayed many times costs one upstream call. Upstream
+// failures are never cached. Zero turns it off. Default 10 s.
+func WithNegativeCacheTTL(d time.Duration) Option {
+	return func(c *config) { c.negativeTTL = d }
+}
+
+// WithMaxConcurrentVerifications caps how many verifications call Amazon at
+// once, so that a flood of distinct tokens cannot open unbounded connections
+// upstream. Verifications over the cap wait for a slot within their timeout.
+// Default 64.
+func WithMaxConcurrentVerifications(n int) Option {
+	return func(c *config) { c.maxConcurrent = n }
+}
+
+// WithRequiredFields rejects, with 401 insufficient_scope, a token whose
+// profile lacks any of the named fields (FieldEmail, FieldName,
+// FieldPostalCode): the customer did not grant the scope the app needs.
+func WithRequiredFields(fields ...string) Option {
+	return func(c *config) { c.required = append([]string(nil), fields...) }
+}
+
+// WithLogger sets the logger for upstream failures (Warn) and rejections
+// (Debug). Records never contain a token. Default slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}
+
+// WithQueryToken turns the access_token query parameter on or off as a token
+// source (on by default, as Amazon's samples use it). Tokens in URLs end up
+// in access logs, browser history and Referer headers: turn it off when your
+// clients can send a header.
+func WithQueryToken(enabled bool) Option {
+	return func(c *config) { c.noQuery = !enabled }
+}
+
+// newConfig applies opts over the defaults and the environment, and checks
+// the result.
+func newConfig(opts []Option) (*config, error) {
+	c := &config{
+		timeout:       DefaultTimeout,
+		cacheTTL:      DefaultCacheTTL,
+		cacheSize:     DefaultCacheSize,
+		negativeTTL:   DefaultNegativeCacheTTL,
+		maxConcurrent: DefaultMaxConcurrent,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	if !c.clientIDsSet {
+		c.clientIDs = strings.Split(os.Getenv(EnvClientID), ",")
+	}
+	ids := c.clientIDs[:0:0]
+	for _, id := range c.clientIDs {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	c.clientIDs = ids
+	if len(c.clientIDs) == 0 {
+		return nil, errors.New("lwa: no client ID configured: use core.WithClientID or set " + EnvClientID)
+	}
+	if !c.endpointSet {
+		c.endpoint = os.Getenv(EnvEndpoint)
+		if c.endpoint == "" {
+			c.endpoint = EndpointNA
+		}
+	}
+	ep, err := checkEndpoint(c.endpoint)
+	if err != nil {
+		return nil, err
+	}
+	c.endpoint = ep
+	switch {
+	case c.timeout <= 0:
+		return nil, fmt.Errorf("lwa: timeout must be positive, got %v", c.timeout)
+	case c.cacheTTL < 0:
+		return nil, fmt.Errorf("lwa: cache TTL must not be negative, got %v", c.cacheTTL)
+	case c.negativeTTL < 0:
+		return nil, fmt.Errorf("lwa: negative cache TTL must not be negative, got %v", c.negativeTTL)
+	case c.cacheSize <= 0:
+		return nil, fmt.Errorf("lwa: cache size must be positive, got %d", c.cacheSize)
+	case c.maxConcurrent <= 0:
+		return nil, fmt.Errorf("lwa: max concurrent verifications must be positive, got %d", c.maxConcurrent)
+	}
+	for _, f := range c.required {
+		if f != FieldEmail && f != FieldName && f != FieldPostalCode {
+			return nil, fmt.Errorf("lwa: unknown required profile field %q (want %q, %q or %q)", f, FieldEmail, FieldName, FieldPostalCode)
+		}
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	return c, nil
+}
+
+// checkEndpoint validates an endpoint base URL and returns it without a
+// trailing slash.
+func checkEndpoint(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", fmt.Errorf("lwa: invalid endpoint %q: %w", raw, err)
+	}
+	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("lwa: invalid endpoint %q: want an http(s) base URL such as %s", raw, EndpointNA)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}

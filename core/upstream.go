@@ -1,0 +1,198 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// userAgent identifies the library to Amazon.
+const userAgent = "go-lwa (+https://github.com/go-lwa/lwa)"
+
+// tokenInfo is tokeninfo's documented answer. Pointers tell a missing member
+// from a zero one: aud, user_id and exp are required.
+type tokenInfo struct {
+	Iss    string  `json:"iss"`
+	UserID *string `json:"user_id"`
+	Aud    *string `json:"aud"`
+	AppID  string  `json:"app_id"`
+	Exp    *int64  `json:"exp"` // seconds remaining
+	Iat    int64   `json:"iat"` // Unix time
+}
+
+// profileAnswer is the profile endpoint's documented answer; user_id is
+// required, the rest depends on the scopes granted.
+type profileAnswer struct {
+	UserID     *string `json:"user_id"`
+	Email      *string `json:"email"`
+	Name       *string `json:"name"`
+	PostalCode *string `json:"postal_code"`
+}
+
+// upstreamError is Amazon's documented error body.
+type upstreamError struct {
+	Error       *string `json:"error"`
+	Description string  `json:"error_description"`
+}
+
+// answer is one upstream call's outcome: a decoded body, or a *Error.
+type answer struct {
+	body      []byte
+	requestID string
+	err       *Error
+}
+
+// newDefaultClient returns the keep-alive client used when WithHTTPClient is
+// not given. It never follows redirects: Amazon's API does not redirect, and
+// a redirect must not carry a token elsewhere.
+func newDefaultClient(maxConns int) (*http.Client, *http.Transport) {
+	t := &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   5 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2 * maxConns,
+		MaxIdleConnsPerHost:   2 * maxConns,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: 10 * time.Second,
+	}
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}, t
+}
+
+// get makes one upstream call and returns its body when Amazon answered 200
+// with JSON, or the rejection its answer means. token is only used to build
+// the request and to scrub errors.
+func (v *Verifier) get(ctx context.Context, endpoint, rawURL, token string, bearer bool) answer {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return answer{err: newError(ErrUpstream, "could not build the upstream request", errors.New("invalid upstream URL"))}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept-Language", "en-US")
+	req.Header.Set("User-Agent", userAgent)
+	if bearer {
+		req.Header.Set("Authorization", "bearer "+token)
+	}
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return answer{err: v.transportError(ctx, endpoint, err, token)}
+	}
+	defer resp.Body.Close()
+	a := answer{requestID: cleanRequestID(resp.Header.Get("x-amzn-RequestId"))}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody+1))
+	switch {
+	case err != nil:
+		a.err = v.transportError(ctx, endpoint, err, token)
+	case len(body) > maxUpstreamBody:
+		a.err = badAnswer(endpoint, resp.StatusCode, "answer larger than 64 KiB")
+	case !isJSON(resp.Header.Get("Content-Type")):
+		a.err = badAnswer(endpoint, resp.StatusCode, "answer is not application/json")
+	case !utf8.Valid(body):
+		a.err = badAnswer(endpoint, resp.StatusCode, "answer is not valid UTF-8")
+	case resp.StatusCode == http.StatusOK:
+		a.body = body
+	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized:
+		a.err = rejectionOf(endpoint, resp.StatusCode, body)
+	default:
+		a.err = badAnswer(endpoint, resp.StatusCode, "unexpected status")
+	}
+	if a.err != nil {
+		a.err = a.err.withRequestID(a.requestID)
+	}
+	return a
+}
+
+// rejectionOf maps Amazon's documented 400 and 401 answers: 400 means the
+// token is expired, revoked, malformed or unknown; 401 means a missing scope.
+// An error body that is not the documented JSON is an upstream failure.
+func rejectionOf(endpoint string, status int, body []byte) *Error {
+	var ue upstreamError
+	if decodeStrict(body, &ue) != nil || ue.Error == nil {
+		return badAnswer(endpoint, status, "error answer is not the documented JSON")
+	}
+	if status == http.StatusUnauthorized && *ue.Error != CodeInvalidToken {
+		return newError(ErrInsufficientScope, "the access token does not grant the scope this app requires", nil)
+	}
+	return newError(ErrInvalidToken, "the access token is expired, revoked, malformed or unknown", nil)
+}
+
+// badAnswer is a 502 for an answer that is not Amazon's documented one.
+func badAnswer(endpoint string, status int, what string) *Error {
+	return newError(ErrUpstream, "Login with Amazon gave an unexpected answer",
+		fmt.Errorf("%s: HTTP %d: %s", endpoint, status, what))
+}
+
+// transportError turns a failed call into a 502 or, when the verification
+// ran out of time, a 504. The cause never carries the URL (which holds the
+// token in its query) nor the token.
+func (v *Verifier) transportError(ctx context.Context, endpoint string, err error, token string) *Error {
+	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, context.DeadlineExceeded) {
+		return newError(ErrUpstreamTimeout, "Login with Amazon did not answer in time",
+			fmt.Errorf("%s: %w", endpoint, context.DeadlineExceeded))
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := err.Error()
+	if token != "" && (strings.Contains(msg, token) || strings.Contains(msg, url.QueryEscape(token))) {
+		msg = "request failed"
+	}
+	return newError(ErrUpstream, "Login with Amazon could not be reached",
+		fmt.Errorf("%s: %s", endpoint, msg))
+}
+
+// isJSON reports whether a Content-Type is application/json (parameters
+// such as charset allowed).
+func isJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
+}
+
+// decodeStrict decodes exactly one JSON value into dst: wrong types and
+// trailing data are errors; unknown members are ignored, as Amazon may add
+// some.
+func decodeStrict(body []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(dst); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("trailing data after JSON value")
+	}
+	return nil
+}
+
+// cleanRequestID keeps Amazon's request id only when it looks like one, so
+// that nothing odd (or long) is reflected to clients.
+func cleanRequestID(id string) string {
+	if id == "" || len(id) > 128 {
+		return ""
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return ""
+		}
+	}
+	return id
+}
