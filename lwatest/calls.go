@@ -30,12 +30,13 @@ type Call struct {
 	// Method is the request's HTTP method.
 	Method string
 
-	// TokenFrom lists where the request carried a token, comma-separated,
-	// in this order: "query" (?access_token=), "authorization"
-	// (Authorization header), "x-amz-access-token" (header). It is empty if
-	// the request carried none. It lets a test check, for instance, that a
-	// client sends the profile call's token in a header rather than in the
-	// URL.
+	// TokenFrom lists the places where the request carried a token,
+	// comma-separated, in this order: "query" (an access_token parameter),
+	// "authorization" (an Authorization header, well-formed or not),
+	// "x-amz-access-token" (that header). It is empty if the request used
+	// none. It lets a test check, for instance, that a client sends the
+	// profile call's token in a header rather than in the URL, without the
+	// record holding the token.
 	TokenFrom string
 }
 

@@ -27,7 +27,9 @@ func (s *Server) serveEndpoint(ep Endpoint, w http.ResponseWriter, r *http.Reque
 	f, delay := s.takeFailure(ep)
 	rw.extra = f.Header
 	if !s.wait(r, delay+f.Delay, f.Hang) {
-		return
+		// The client went away or the server is closing: send nothing at
+		// all (returning would send an empty 200) and drop the connection.
+		panic(http.ErrAbortHandler)
 	}
 	if f.Status != 0 || f.Body != "" {
 		writeFailure(rw, f, rid)
@@ -124,14 +126,11 @@ func (s *Server) profile(w http.ResponseWriter, r *http.Request, rid string) {
 }
 
 // profileToken finds the profile call's token. It returns "" and true when
-// the request carries none, and false when the request is malformed: an
-// Authorization header that is not "Bearer <token>", a header given more than
-// once, or two places carrying different tokens.
+// the request carries none (empty values count as none), and false when the
+// request is malformed: an Authorization header that is not "Bearer <token>",
+// a header given more than once, or two places carrying different tokens.
 func profileToken(r *http.Request) (string, bool) {
-	var found []string
-	if v := r.URL.Query()["access_token"]; len(v) > 0 {
-		found = append(found, v...)
-	}
+	found := r.URL.Query()["access_token"]
 	switch auth := r.Header.Values("Authorization"); len(auth) {
 	case 0:
 	case 1:
@@ -155,7 +154,6 @@ func profileToken(r *http.Request) (string, bool) {
 	for _, t := range found {
 		switch {
 		case t == "":
-			return "", false
 		case tok == "":
 			tok = t
 		case t != tok:

@@ -11,15 +11,12 @@ import (
 	"github.com/go-lwa/lwa/core"
 )
 
-// Defaults of Issue.
-const (
-	// DefaultLifetime is how long a token from Issue stays valid unless
-	// WithLifetime says otherwise: 60 minutes, like a real LWA access token.
-	DefaultLifetime = time.Hour
+// DefaultLifetime is how long a token from Issue stays valid unless
+// WithLifetime says otherwise: 60 minutes, like a real LWA access token.
+const DefaultLifetime = time.Hour
 
-	// tokenRandomBytes random bytes give 400 base64url characters after "Atza|".
-	tokenRandomBytes = 300
-)
+// tokenRandomBytes random bytes give 400 base64url characters after "Atza|".
+const tokenRandomBytes = 300
 
 // DefaultScopes returns the scopes a token from Issue carries unless
 // WithScopes says otherwise: "profile" and "postal_code".
