@@ -86,7 +86,7 @@ func parseBearer(v string) (string, error) {
 	if rest == "" {
 		return "", newError(ErrMalformedToken, "the Authorization header has no token after Bearer", nil)
 	}
-	if strings.ContainsAny(rest, " \t") {
+	if strings.IndexByte(rest, ' ') >= 0 || strings.IndexByte(rest, '\t') >= 0 {
 		return "", newError(ErrMalformedToken, "the Authorization header must carry exactly one token", nil)
 	}
 	return decodeOnce(rest)

@@ -136,7 +136,10 @@ func (v *Verifier) verifyCold(ctx context.Context, token string, key cacheKey) (
 	select {
 	case r := <-ch:
 		if r.Err != nil {
-			return nil, r.Err
+			// Every caller of a shared verification gets its own copy: a
+			// custom error handler may modify it.
+			e := *r.Err.(*Error)
+			return nil, &e
 		}
 		return r.Val.(*Profile), nil
 	case <-ctx.Done():
@@ -224,7 +227,10 @@ func (v *Verifier) ask(ctx context.Context, token string) (*entry, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	ttl := min(v.cfg.cacheTTL, time.Duration(*info.Exp)*time.Second)
+	ttl := v.cfg.cacheTTL
+	if *info.Exp < int64(ttl/time.Second) {
+		ttl = time.Duration(*info.Exp) * time.Second
+	}
 	return &entry{profile: p, ttl: ttl}, nil
 }
 

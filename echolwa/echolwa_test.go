@@ -1,0 +1,195 @@
+package echolwa_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/echolwa"
+	"github.com/go-lwa/lwa/internal/conformance"
+	"github.com/go-lwa/lwa/lwatest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, conformance.LeakOptions()...)
+}
+
+// serve protects conformance.Path of an *echo.Echo with its default
+// HTTPErrorHandler.
+func serve(t testing.TB, s conformance.Setup) string {
+	var mw echo.MiddlewareFunc
+	if s.Verifier == nil {
+		mw = echolwa.Require(s.Options...)
+	} else {
+		cfg := echolwa.Config{Policy: s.Policy}
+		if s.Skip {
+			cfg.Skipper = func(c echo.Context) bool { return c.Request().Header.Get(conformance.SkipHeader) != "" }
+		}
+		if s.OnError != nil {
+			cfg.ErrorHandler = func(c echo.Context, e *core.Error) error {
+				status, body := s.OnError(e)
+				return c.String(status, body)
+			}
+		}
+		mw = echolwa.New(s.Verifier, cfg)
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Any(conformance.Path, func(c echo.Context) error {
+		p, ok := echolwa.Profile(c)
+		return c.JSONBlob(http.StatusOK, s.Reply(c.Request().Context(), p, ok))
+	}, mw)
+	ts := httptest.NewServer(e)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+func TestConformance(t *testing.T) {
+	conformance.Run(t, conformance.Adapter{
+		Name:            "echolwa",
+		Serve:           serve,
+		Require:         func(opts ...core.Option) { echolwa.Require(opts...) },
+		TrailingNewline: true, // Echo's DefaultHTTPErrorHandler encodes with json.Encoder
+	})
+}
+
+// fixture is a fake LWA server, a verifier, and tokens.
+type fixture struct {
+	srv     *lwatest.Server
+	v       *core.Verifier
+	tok     string
+	revoked string
+	alice   core.Profile
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{srv: lwatest.NewServer(), alice: core.Profile{UserID: "amzn1.account.ALICE", Name: "Alice"}}
+	t.Cleanup(f.srv.Close)
+	v, err := core.NewVerifier(core.WithClientID(conformance.ClientID), core.WithEndpoint(f.srv.URL))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = v.Close() })
+	f.v = v
+	f.tok = f.srv.Issue(conformance.ClientID, f.alice)
+	f.revoked = f.srv.Issue(conformance.ClientID, core.Profile{UserID: "amzn1.account.GONE"})
+	f.srv.Revoke(f.revoked)
+	return f
+}
+
+func do(h http.Handler, token string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, "/x", nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
+
+// TestHTTPErrorHandlerSeesCoreError: a custom HTTPErrorHandler gets at the
+// *core.Error through the *echo.HTTPError's Internal, or errors.As on the
+// error itself.
+func TestHTTPErrorHandlerSeesCoreError(t *testing.T) {
+	f := newFixture(t)
+	var seen atomic.Pointer[core.Error]
+	e := echo.New()
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var he *echo.HTTPError
+		if !errors.As(err, &he) {
+			_ = c.String(http.StatusInternalServerError, "not an HTTPError")
+			return
+		}
+		var ce *core.Error
+		if !errors.As(he.Internal, &ce) {
+			_ = c.String(http.StatusInternalServerError, "Internal is not a *core.Error")
+			return
+		}
+		var direct *core.Error
+		assert.True(t, errors.As(err, &direct))
+		assert.Same(t, ce, direct)
+		assert.Equal(t, ce.Status, he.Code)
+		seen.Store(ce)
+		_ = c.JSON(ce.Status, map[string]string{"problem": ce.Code, "amazon": ce.RequestID})
+	}
+	var ran atomic.Int32
+	e.GET("/x", func(c echo.Context) error { ran.Add(1); return c.String(http.StatusOK, "secret") }, echolwa.New(f.v))
+
+	w := do(e, f.revoked)
+	ce := seen.Load()
+	require.NotNil(t, ce)
+	assert.ErrorIs(t, ce, core.ErrInvalidToken)
+	calls := f.srv.Calls(lwatest.TokenInfo)
+	require.Len(t, calls, 1)
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.JSONEq(t, `{"problem":"invalid_token","amazon":"`+calls[0].RequestID+`"}`, w.Body.String())
+	assert.Equal(t, ce.WWWAuthenticate(), w.Header().Get("WWW-Authenticate"), "headers are set before the error is returned")
+	assert.Zero(t, ran.Load())
+}
+
+// TestDefaultHTTPErrorHandler: Echo's own handler writes core's body, with
+// the headers of the error table.
+func TestDefaultHTTPErrorHandler(t *testing.T) {
+	f := newFixture(t)
+	e := echo.New()
+	e.GET("/x", func(c echo.Context) error { return c.String(http.StatusOK, "secret") }, echolwa.New(f.v))
+	calls := func() []lwatest.Call { return f.srv.Calls(lwatest.TokenInfo) }
+
+	w := do(e, f.revoked)
+	require.Len(t, calls(), 1)
+	want := &core.Error{Status: 400, Code: core.CodeInvalidToken, RequestID: calls()[0].RequestID}
+	var body struct {
+		Description string `json:"error_description"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body))
+	want.Description = body.Description
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Equal(t, string(want.Body())+"\n", w.Body.String())
+	assert.Equal(t, core.ContentTypeJSON, w.Header().Get("Content-Type"))
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+	assert.Equal(t, want.WWWAuthenticate(), w.Header().Get("WWW-Authenticate"))
+	assert.Contains(t, w.Header().Get("WWW-Authenticate"), `Bearer error="invalid_token"`)
+
+	w = do(e, f.tok)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "secret", w.Body.String())
+}
+
+// TestGroupAndContext protects an echo.Group; the profile is in the
+// request's context for code below the handler.
+func TestGroupAndContext(t *testing.T) {
+	f := newFixture(t)
+	e := echo.New()
+	e.GET("/open", func(c echo.Context) error { return c.String(http.StatusOK, "open") })
+	g := e.Group("", echolwa.New(f.v))
+	g.GET("/x", func(c echo.Context) error {
+		p, ok := core.FromContext(c.Request().Context())
+		assert.True(t, ok)
+		return c.String(http.StatusOK, p.Name)
+	})
+	assert.Equal(t, "Alice", do(e, f.tok).Body.String())
+	assert.Equal(t, http.StatusBadRequest, do(e, "").Code)
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/open", nil))
+	assert.Equal(t, "open", w.Body.String())
+}
+
+func TestProfileWithoutMiddleware(t *testing.T) {
+	c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), httptest.NewRecorder())
+	_, ok := echolwa.Profile(c)
+	assert.False(t, ok)
+	c.Set(echolwa.ProfileKey, "not a profile")
+	_, ok = echolwa.Profile(c)
+	assert.False(t, ok)
+}
+
+func TestNewPanics(t *testing.T) {
+	assert.PanicsWithValue(t, "echolwa.New: want a non-nil *core.Verifier and at most one Config", func() { echolwa.New(nil) })
+}

@@ -1,0 +1,119 @@
+// Package ginlwa protects Gin routes with Login with Amazon (LWA) access
+// tokens.
+//
+// Its middleware reads the request's token (Authorization: Bearer,
+// x-amz-access-token or the access_token query parameter), verifies it with
+// a core.Verifier, and stores the customer's profile both in the
+// *gin.Context (under ProfileKey) and in c.Request.Context(), so that code
+// which only takes a context.Context can call core.FromContext. A rejected
+// request is aborted with the JSON body and status of the error table in
+// package core, and its *core.Error is added to c.Errors for logging
+// middleware.
+//
+//	r := gin.New()
+//	r.Use(ginlwa.Require()) // client ID from LWA_CLIENT_ID
+//	r.GET("/me", func(c *gin.Context) {
+//		p, _ := ginlwa.Profile(c)
+//		c.JSON(http.StatusOK, p)
+//	})
+//
+// Require builds a verifier from options and the LWA_CLIENT_ID and
+// LWA_ENDPOINT environment variables; New shares one core.Verifier (and so
+// one cache) between routes, groups and frameworks.
+package ginlwa
+
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/go-lwa/lwa/core"
+)
+
+// ProfileKey is the key under which the middleware stores the verified
+// profile (a *core.Profile, shared and not to be modified) with c.Set. Read
+// it with Profile.
+const ProfileKey = "lwa.profile"
+
+// Config tunes the middleware built by New. Its zero value requires a
+// valid token on every request except CORS preflights.
+type Config struct {
+	// Policy makes credentials optional on the route or subjects CORS
+	// preflight requests to the check (see core.Policy).
+	core.Policy
+
+	// Skip, when it returns true, lets the request through untouched: its
+	// token, if any, is neither read nor verified and it carries no profile.
+	Skip func(c *gin.Context) bool
+
+	// ErrorHandler, when set, answers rejected requests instead of the
+	// default JSON error, for instance with c.AbortWithStatusJSON. The
+	// middleware aborts the chain whatever it does, and writes the default
+	// error if it wrote no response: a rejected request never reaches the
+	// handlers after the middleware.
+	ErrorHandler func(c *gin.Context, err *core.Error)
+}
+
+// Require returns middleware that verifies requests with a new core.Verifier
+// configured by opts (see core.NewVerifier; the client ID defaults to
+// LWA_CLIENT_ID). Like regexp.MustCompile, it panics when the configuration
+// is invalid, so that a misconfigured server fails at startup rather than on
+// its first request.
+func Require(opts ...core.Option) gin.HandlerFunc {
+	v, err := core.NewVerifier(opts...)
+	if err != nil {
+		panic("ginlwa.Require: " + err.Error())
+	}
+	return New(v)
+}
+
+// New returns middleware that verifies requests with v, which may be shared
+// by any number of routes, groups and frameworks. At most one Config may be
+// given. New panics if v is nil.
+//
+// A request with a verified token continues with its profile stored (read it
+// with Profile or core.FromContext(c.Request.Context())). A request that
+// passes without a token (an optional route, a skipped request, a CORS
+// preflight) continues without a profile. Any other request is aborted.
+func New(v *core.Verifier, cfg ...Config) gin.HandlerFunc {
+	if v == nil || len(cfg) > 1 {
+		panic("ginlwa.New: want a non-nil *core.Verifier and at most one Config")
+	}
+	var conf Config
+	if len(cfg) == 1 {
+		conf = cfg[0]
+	}
+	return func(c *gin.Context) {
+		if conf.Skip != nil && conf.Skip(c) {
+			c.Next()
+			return
+		}
+		req := core.RequestFromHTTP(c.Request)
+		ctx, p, err := v.Authenticate(c.Request.Context(), &req, conf.Policy)
+		if err != nil {
+			e := core.AsError(err)
+			_ = c.Error(e)
+			if conf.ErrorHandler != nil {
+				conf.ErrorHandler(c, e)
+			}
+			c.Abort()
+			if !c.Writer.Written() {
+				core.WriteError(c.Writer, e)
+			}
+			return
+		}
+		if p != nil {
+			c.Set(ProfileKey, p)
+			c.Request = c.Request.WithContext(ctx)
+		}
+		c.Next()
+	}
+}
+
+// Profile returns the verified profile of the request, and whether there is
+// one. It returns a copy: changing it changes nothing for other handlers.
+func Profile(c *gin.Context) (core.Profile, bool) {
+	v, _ := c.Get(ProfileKey)
+	if p, ok := v.(*core.Profile); ok && p != nil {
+		return *p, true
+	}
+	return core.Profile{}, false
+}

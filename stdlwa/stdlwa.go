@@ -1,0 +1,103 @@
+// Package stdlwa protects net/http handlers with Login with Amazon (LWA)
+// access tokens.
+//
+// Its middleware has the standard func(http.Handler) http.Handler shape, so
+// it works unchanged with http.ServeMux, chi, gorilla/mux and any other
+// router built on net/http. It reads the request's token (Authorization:
+// Bearer, x-amz-access-token or the access_token query parameter), verifies
+// it with a core.Verifier, and puts the customer's profile into the
+// request's context.Context. Every rejection is answered with the JSON body
+// and status of the error table in package core.
+//
+//	mux := http.NewServeMux()
+//	mux.Handle("/me", stdlwa.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		p, _ := stdlwa.Profile(r) // or core.FromContext(r.Context())
+//		fmt.Fprintln(w, "hello", p.Name)
+//	})))
+//
+// Require builds a verifier from options and the LWA_CLIENT_ID and
+// LWA_ENDPOINT environment variables; New shares one core.Verifier (and so
+// one cache) between routes and frameworks.
+package stdlwa
+
+import (
+	"net/http"
+
+	"github.com/go-lwa/lwa/core"
+)
+
+// Config tunes the middleware built by New. Its zero value requires a
+// valid token on every request except CORS preflights.
+type Config struct {
+	// Policy makes credentials optional on the route or subjects CORS
+	// preflight requests to the check (see core.Policy).
+	core.Policy
+
+	// Skip, when it returns true, lets the request through untouched: its
+	// token, if any, is neither read nor verified and it carries no profile.
+	Skip func(r *http.Request) bool
+
+	// ErrorHandler, when set, answers rejected requests instead of the
+	// default JSON error. It receives the rejection (status, code,
+	// description and Amazon's request id) and must write a response; the
+	// protected handler is never called, whatever it does.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *core.Error)
+}
+
+// Require returns middleware that verifies requests with a new core.Verifier
+// configured by opts (see core.NewVerifier; the client ID defaults to
+// LWA_CLIENT_ID). Like regexp.MustCompile, it panics when the configuration
+// is invalid, so that a misconfigured server fails at startup rather than on
+// its first request.
+func Require(opts ...core.Option) func(http.Handler) http.Handler {
+	v, err := core.NewVerifier(opts...)
+	if err != nil {
+		panic("stdlwa.Require: " + err.Error())
+	}
+	return New(v)
+}
+
+// New returns middleware that verifies requests with v, which may be shared
+// by any number of routes, routers and frameworks. At most one Config may be
+// given. New panics if v is nil.
+//
+// A request with a verified token reaches next with the profile in its
+// context (read it with Profile or core.FromContext). A request that passes
+// without a token (an optional route, a skipped request, a CORS preflight)
+// reaches next without a profile. Any other request is rejected and never
+// reaches next.
+func New(v *core.Verifier, cfg ...Config) func(http.Handler) http.Handler {
+	if v == nil || len(cfg) > 1 {
+		panic("stdlwa.New: want a non-nil *core.Verifier and at most one Config")
+	}
+	var c Config
+	if len(cfg) == 1 {
+		c = cfg[0]
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.Skip != nil && c.Skip(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			req := core.RequestFromHTTP(r)
+			ctx, p, err := v.Authenticate(r.Context(), &req, c.Policy)
+			switch {
+			case err != nil && c.ErrorHandler != nil:
+				c.ErrorHandler(w, r, core.AsError(err))
+			case err != nil:
+				core.WriteError(w, err)
+			case p != nil:
+				next.ServeHTTP(w, r.WithContext(ctx))
+			default:
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// Profile returns the verified profile of r, which the middleware stored in
+// r's context, and whether there is one. It is core.FromContext(r.Context()).
+func Profile(r *http.Request) (core.Profile, bool) {
+	return core.FromContext(r.Context())
+}
