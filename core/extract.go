@@ -15,6 +15,8 @@ const (
 	HeaderAmzAccessToken = "x-amz-access-token"
 	// QueryAccessToken is the query parameter that carries the bare token.
 	QueryAccessToken = "access_token"
+	// canonicalAmzAccessToken is HeaderAmzAccessToken as net/http keys it.
+	canonicalAmzAccessToken = "X-Amz-Access-Token"
 	// MaxTokenLen is the longest access token Amazon documents, in bytes.
 	MaxTokenLen = 2048
 )
@@ -125,10 +127,13 @@ func decodeOnce(v string) (string, error) {
 func SourcesFromRequest(r *http.Request) TokenSources {
 	s := TokenSources{
 		Authorization:  r.Header[HeaderAuthorization],
-		AmzAccessToken: r.Header[http.CanonicalHeaderKey(HeaderAmzAccessToken)],
+		AmzAccessToken: r.Header[canonicalAmzAccessToken],
 	}
-	if r.URL != nil && strings.Contains(r.URL.RawQuery, QueryAccessToken) {
-		s.Query = queryValues(r.URL.RawQuery)
+	if r.URL != nil {
+		// An escaped name ("access%5Ftoken") is the same parameter to routers.
+		if raw := r.URL.RawQuery; strings.Contains(raw, QueryAccessToken) || strings.IndexByte(raw, '%') >= 0 {
+			s.Query = queryValues(raw)
+		}
 	}
 	return s
 }

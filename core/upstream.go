@@ -19,32 +19,6 @@ import (
 // userAgent identifies the library to Amazon.
 const userAgent = "go-lwa (+https://github.com/go-lwa/lwa)"
 
-// tokenInfo is tokeninfo's documented answer. Pointers tell a missing member
-// from a zero one: aud, user_id and exp are required.
-type tokenInfo struct {
-	Iss    string  `json:"iss"`
-	UserID *string `json:"user_id"`
-	Aud    *string `json:"aud"`
-	AppID  string  `json:"app_id"`
-	Exp    *int64  `json:"exp"` // seconds remaining
-	Iat    int64   `json:"iat"` // Unix time
-}
-
-// profileAnswer is the profile endpoint's documented answer; user_id is
-// required, the rest depends on the scopes granted.
-type profileAnswer struct {
-	UserID     *string `json:"user_id"`
-	Email      *string `json:"email"`
-	Name       *string `json:"name"`
-	PostalCode *string `json:"postal_code"`
-}
-
-// upstreamError is Amazon's documented error body.
-type upstreamError struct {
-	Error       *string `json:"error"`
-	Description string  `json:"error_description"`
-}
-
 // answer is one upstream call's outcome: a decoded body, or a *Error.
 type answer struct {
 	body      []byte
@@ -125,11 +99,11 @@ func (v *Verifier) get(ctx context.Context, endpoint, rawURL, token string, bear
 // token is expired, revoked, malformed or unknown; 401 means a missing scope.
 // An error body that is not the documented JSON is an upstream failure.
 func rejectionOf(endpoint string, status int, body []byte) *Error {
-	var ue upstreamError
-	if decodeStrict(body, &ue) != nil || ue.Error == nil {
+	var code *string
+	if decodeFlat(body, map[string]any{"error": &code}) != nil || code == nil {
 		return badAnswer(endpoint, status, "error answer is not the documented JSON")
 	}
-	if status == http.StatusUnauthorized && *ue.Error != CodeInvalidToken {
+	if status == http.StatusUnauthorized && *code != CodeInvalidToken {
 		return newError(ErrInsufficientScope, "the access token does not grant the scope this app requires", nil)
 	}
 	return newError(ErrInvalidToken, "the access token is expired, revoked, malformed or unknown", nil)
@@ -168,12 +142,47 @@ func isJSON(ct string) bool {
 	return err == nil && mt == "application/json"
 }
 
-// decodeStrict decodes exactly one JSON value into dst: wrong types and
-// trailing data are errors; unknown members are ignored, as Amazon may add
-// some.
-func decodeStrict(body []byte, dst any) error {
+// decodeFlat decodes one flat JSON object strictly, where encoding/json is
+// lenient: member names match exactly (encoding/json also accepts "AUD" for
+// "aud"), a known member given twice is an error (encoding/json keeps the
+// last), wrong types and trailing data are errors. Members not in fields are
+// skipped, as Amazon may add some. Each target is a **string or **int64, left
+// nil when its member is absent or null. A member that differs from a known
+// one only in case is an error: the answer is ambiguous, not Amazon's.
+func decodeFlat(body []byte, fields map[string]any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(dst); err != nil {
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("answer is not a JSON object")
+	}
+	seen := make(map[string]bool, len(fields))
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		name, _ := t.(string)
+		target, known := fields[name]
+		if !known {
+			for f := range fields {
+				if strings.EqualFold(f, name) {
+					return fmt.Errorf("member %q is ambiguous with %q", name, f)
+				}
+			}
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return err
+			}
+			continue
+		}
+		if seen[name] {
+			return fmt.Errorf("member %q appears twice", name)
+		}
+		seen[name] = true
+		if err := dec.Decode(target); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {

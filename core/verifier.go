@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -105,6 +106,9 @@ func (v *Verifier) Forget(token string) {
 
 // verify returns a pointer to the (shared, immutable) cached profile.
 func (v *Verifier) verify(ctx context.Context, token string) (*Profile, error) {
+	if token == "" {
+		return nil, newError(ErrMissingToken, "the request carries no access token", nil)
+	}
 	if len(token) > MaxTokenLen {
 		return nil, newError(ErrMalformedToken, "the access token is longer than 2048 bytes", nil)
 	}
@@ -182,6 +186,14 @@ func (v *Verifier) fetch(parent context.Context, token string, key cacheKey) (p 
 			p, err = nil, newError(ErrUpstream, "internal error during verification", fmt.Errorf("panic: %v", r))
 		}
 	}()
+	// A caller that missed the caches just before an earlier flight for this
+	// token finished must not ask Amazon a second time.
+	if p, ok := v.cache.get(key); ok {
+		return p, nil
+	}
+	if err, ok := v.cache.rejected(key); ok {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(parent, v.cfg.timeout)
 	defer cancel()
 	select {
@@ -228,8 +240,8 @@ func (v *Verifier) ask(ctx context.Context, token string) (*entry, *Error) {
 		return nil, err
 	}
 	ttl := v.cfg.cacheTTL
-	if *info.Exp < int64(ttl/time.Second) {
-		ttl = time.Duration(*info.Exp) * time.Second
+	if *info.Exp < math.MaxInt64/int64(time.Second) {
+		ttl = min(ttl, time.Duration(*info.Exp)*time.Second)
 	}
 	return &entry{profile: p, ttl: ttl}, nil
 }
@@ -240,7 +252,7 @@ func (v *Verifier) checkTokenInfo(a answer) (*tokenInfo, *Error) {
 		return nil, a.err
 	}
 	var ti tokenInfo
-	if err := decodeStrict(a.body, &ti); err != nil || ti.Aud == nil || ti.UserID == nil || ti.Exp == nil || *ti.UserID == "" {
+	if err := decodeFlat(a.body, ti.fields()); err != nil || ti.Aud == nil || ti.UserID == nil || ti.Exp == nil || *ti.UserID == "" {
 		return nil, badAnswer("tokeninfo", http.StatusOK, "answer is not the documented JSON").withRequestID(a.requestID)
 	}
 	if *ti.Exp <= 0 {
@@ -259,7 +271,7 @@ func (v *Verifier) checkProfile(a answer, userID string) (Profile, *Error) {
 		return Profile{}, a.err
 	}
 	var pa profileAnswer
-	if err := decodeStrict(a.body, &pa); err != nil || pa.UserID == nil {
+	if err := decodeFlat(a.body, pa.fields()); err != nil || pa.UserID == nil {
 		return Profile{}, badAnswer("profile", http.StatusOK, "answer is not the documented JSON").withRequestID(a.requestID)
 	}
 	if *pa.UserID != userID {
