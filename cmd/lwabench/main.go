@@ -1,0 +1,229 @@
+// Command lwabench measures the cost of Login with Amazon verification over
+// real loopback HTTP, for each adapter.
+//
+//	go run ./cmd/lwabench                        # all adapters, 32 clients, 100 tokens, 20ms upstream, 3s per scenario
+//	go run ./cmd/lwabench -adapters gin,std -c 64 -d 10s
+//
+// For each adapter (gin, echo, fiber, std) it starts a server on loopback
+// with two routes that share one trivial handler: /bare, and /protected
+// behind the adapter's New(v). An in-process fake LWA server (package
+// lwatest), answering after -delay, is the upstream; -tokens distinct tokens
+// are issued for the run. Each scenario (bare and protected) first sends
+// every token once (the warm-up, untimed: it opens the client connections
+// and, on /protected, verifies every token); then -c concurrent clients send
+// requests for -d (or -n requests in all), cycling through the tokens. The
+// timed phase is cut into -rounds rounds that alternate bare and protected,
+// so that a change in the machine's load hits both alike.
+//
+// It prints a markdown table: requests/s bare and protected and their ratio,
+// latency percentiles of both, and the upstream calls per distinct token
+// (each adapter has its own verifier, hence its own cache: 1.00 means every
+// token was verified upstream exactly once). Everything listens on, and
+// talks to, loopback addresses only; it stops by itself.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/lwatest"
+)
+
+// clientID is the LWA client ID the fake issues tokens for.
+const clientID = "amzn1.application-oa2-client.lwabench"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "lwabench:", err)
+		os.Exit(2)
+	}
+}
+
+// config is the parsed command line.
+type config struct {
+	adapters []string
+	conns    int           // concurrent clients
+	tokens   int           // distinct tokens
+	delay    time.Duration // upstream latency, per endpoint
+	duration time.Duration // timed phase of each scenario
+	requests int           // if > 0, the timed phase is this many requests instead
+	rounds   int           // the timed phase alternates bare and protected in this many rounds
+	addr     string        // listen address of the servers, loopback only
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("lwabench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &config{}
+	adapters := fs.String("adapters", strings.Join(adapterNames, ","), "comma-separated adapters to measure")
+	fs.IntVar(&c.conns, "c", 32, "concurrent clients")
+	fs.IntVar(&c.tokens, "tokens", 100, "distinct access tokens")
+	fs.DurationVar(&c.delay, "delay", 20*time.Millisecond, "latency of each upstream (tokeninfo, profile) answer")
+	fs.DurationVar(&c.duration, "d", 3*time.Second, "duration of the timed phase of each scenario")
+	fs.IntVar(&c.requests, "n", 0, "if > 0, requests in the timed phase of each scenario (instead of -d)")
+	fs.IntVar(&c.rounds, "rounds", 6, "split each timed phase into this many rounds, alternating bare and protected")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "listen address of the servers under test (loopback only: 127.0.0.0/8 or ::1)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	for _, a := range strings.Split(*adapters, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if !slices.Contains(adapterNames, a) {
+			return nil, fmt.Errorf("unknown adapter %q (want some of %s)", a, strings.Join(adapterNames, ", "))
+		}
+		if !slices.Contains(c.adapters, a) {
+			c.adapters = append(c.adapters, a)
+		}
+	}
+	switch {
+	case len(c.adapters) == 0:
+		return nil, errors.New("-adapters: no adapter selected")
+	case c.conns <= 0:
+		return nil, fmt.Errorf("-c must be positive, got %d", c.conns)
+	case c.tokens <= 0:
+		return nil, fmt.Errorf("-tokens must be positive, got %d", c.tokens)
+	case c.delay < 0:
+		return nil, fmt.Errorf("-delay must not be negative, got %v", c.delay)
+	case c.rounds <= 0:
+		return nil, fmt.Errorf("-rounds must be positive, got %d", c.rounds)
+	case c.requests < 0:
+		return nil, fmt.Errorf("-n must not be negative, got %d", c.requests)
+	case c.requests == 0 && c.duration <= 0:
+		return nil, fmt.Errorf("-d must be positive, got %v", c.duration)
+	}
+	if err := checkLoopback(c.addr); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// checkLoopback accepts only a literal loopback IP (127.0.0.0/8 or ::1) and
+// a port: lwabench floods what it listens on, and must never be pointed
+// anywhere else.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-addr %q: refusing a non-loopback address: want 127.x.x.x or [::1]", addr)
+	}
+	return nil
+}
+
+// run measures every selected adapter and writes the table to out.
+func run(ctx context.Context, args []string, out, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	up := lwatest.NewServer()
+	defer up.Close()
+	up.SetDelay(lwatest.TokenInfo, c.delay)
+	up.SetDelay(lwatest.ProfileEndpoint, c.delay)
+	toks := make([]string, c.tokens)
+	for i := range toks {
+		toks[i] = up.Issue(clientID, core.Profile{Email: "alice@example.com", Name: "Alice Example", PostalCode: "98052"})
+	}
+
+	var rows []row
+	for _, name := range c.adapters {
+		fmt.Fprintf(stderr, "lwabench: %s...\n", name)
+		r, err := measure(ctx, c, name, up, toks)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		rows = append(rows, r)
+	}
+	printTable(out, c, rows)
+	return nil
+}
+
+// measure runs the bare and the protected scenario against one adapter's
+// server, with a verifier (and cache) of its own.
+func measure(ctx context.Context, c *config, name string, up *lwatest.Server, toks []string) (_ row, err error) {
+	v, err := core.NewVerifier(core.WithClientID(clientID), core.WithEndpoint(up.URL))
+	if err != nil {
+		return row{}, err
+	}
+	defer v.Close()
+	srv, err := startServer(name, v, c.addr)
+	if err != nil {
+		return row{}, err
+	}
+	defer func() {
+		if serr := srv.stop(); serr != nil && err == nil {
+			err = fmt.Errorf("server: %w", serr)
+		}
+	}()
+
+	client := newLoadClient(c.conns)
+	defer client.CloseIdleConnections()
+	bare, protected := srv.url+bareRoute, srv.url+protectedRoute
+	r := row{adapter: name}
+	up.ResetCalls()
+	r.bare.errors += warmUp(ctx, client, bare, toks, c.conns).errors
+	r.protected.errors += warmUp(ctx, client, protected, toks, c.conns).errors
+	for range c.rounds {
+		r.bare.add(timed(ctx, client, bare, toks, c))
+		r.protected.add(timed(ctx, client, protected, toks, c))
+	}
+	if err := ctx.Err(); err != nil {
+		return row{}, err
+	}
+	if r.bare.requests == 0 || r.protected.requests == 0 {
+		return row{}, fmt.Errorf("no request succeeded (errors: bare %d, protected %d)", r.bare.errors, r.protected.errors)
+	}
+	r.tokeninfoPerToken = float64(up.CallCount(lwatest.TokenInfo)) / float64(len(toks))
+	r.profilePerToken = float64(up.CallCount(lwatest.ProfileEndpoint)) / float64(len(toks))
+	return r, nil
+}
+
+// row is one adapter's line of the table.
+type row struct {
+	adapter                            string
+	bare, protected                    result
+	tokeninfoPerToken, profilePerToken float64
+}
+
+func printTable(w io.Writer, c *config, rows []row) {
+	phase := fmt.Sprintf("%v per scenario", c.duration)
+	if c.requests > 0 {
+		phase = fmt.Sprintf("%d requests per scenario", c.requests)
+	}
+	fmt.Fprintf(w, "lwabench: %d clients, %d tokens, upstream delay %v, %s in %d alternating rounds, GOMAXPROCS %d (clients, servers and fake upstream share it)\n\n",
+		c.conns, c.tokens, c.delay, phase, c.rounds, runtime.GOMAXPROCS(0))
+	fmt.Fprintln(w, "| adapter | bare req/s | protected req/s | protected/bare | bare p50 / p90 / p99 | protected p50 / p90 / p99 | tokeninfo calls/token | profile calls/token | errors |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, r := range rows {
+		ratio := 0.0
+		if r.bare.rps() > 0 {
+			ratio = r.protected.rps() / r.bare.rps()
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.1f %% | %s | %s | %.2f | %.2f | %d |\n",
+			r.adapter, r.bare.rps(), r.protected.rps(), 100*ratio,
+			r.bare.percentiles(), r.protected.percentiles(),
+			r.tokeninfoPerToken, r.profilePerToken, r.bare.errors+r.protected.errors)
+	}
+}
