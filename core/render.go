@@ -83,7 +83,8 @@ func (e *Error) SetHeaders(set func(key, value string)) {
 }
 
 // WriteError writes err as a rejection to w: the headers of SetHeaders, the
-// status and the JSON body. An error that is not a *Error is written as a 500
+// status (500 if a hand-made *Error carries one outside 400–599) and the JSON
+// body. An error that is not a *Error is written as a 500
 // server_error (see AsError). The stdlwa and ginlwa adapters answer through
 // it; echolwa and fiberlwa write the same parts through their frameworks.
 func WriteError(w http.ResponseWriter, err error) {
@@ -92,6 +93,10 @@ func WriteError(w http.ResponseWriter, err error) {
 		return
 	}
 	e.SetHeaders(w.Header().Set)
-	w.WriteHeader(e.Status)
+	status := e.Status
+	if status < 400 || status > 599 {
+		status = http.StatusInternalServerError // a rejection is never a success
+	}
+	w.WriteHeader(status)
 	_, _ = w.Write(e.Body())
 }
