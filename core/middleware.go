@@ -33,11 +33,11 @@ type Request struct {
 // RequestFromHTTP reads a Request from r (for the net/http, Gin and Echo
 // adapters).
 func RequestFromHTTP(r *http.Request) Request {
-	return Request{
-		Method:                     r.Method,
-		AccessControlRequestMethod: r.Header.Get("Access-Control-Request-Method"),
-		TokenSources:               SourcesFromRequest(r),
+	req := Request{Method: r.Method, TokenSources: SourcesFromRequest(r)}
+	if r.Method == http.MethodOptions { // only a preflight needs it
+		req.AccessControlRequestMethod = r.Header.Get("Access-Control-Request-Method")
 	}
+	return req
 }
 
 // IsPreflight reports whether the request is a CORS preflight.

@@ -97,7 +97,9 @@ func WithTimeout(d time.Duration) Option {
 // WithCacheTTL sets the longest time a verified token is trusted without
 // asking Amazon again: the bound on how late a revocation takes effect. A
 // token is never cached beyond its own remaining lifetime (tokeninfo's exp).
-// Zero turns the cache off. Default 5 min.
+// Zero turns the cache off. The cache's clock ticks every 10 ms and entries
+// are kept one tick less than their TTL, so a TTL under 10 ms caches nothing.
+// Default 5 min.
 func WithCacheTTL(d time.Duration) Option {
 	return func(c *config) { c.cacheTTL = d }
 }

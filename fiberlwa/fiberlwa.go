@@ -102,13 +102,15 @@ func New(v *core.Verifier, cfg ...Config) fiber.Handler {
 		var auth, amz, query [1]string
 		h := &c.Request().Header
 		req := core.Request{
-			Method:                     c.Method(),
-			AccessControlRequestMethod: c.Get(fiber.HeaderAccessControlRequestMethod),
+			Method: c.Method(),
 			TokenSources: core.TokenSources{
 				Authorization:  appendStrings(auth[:0], h.PeekAll(core.HeaderAuthorization)),
 				AmzAccessToken: appendStrings(amz[:0], h.PeekAll(core.HeaderAmzAccessToken)),
 				Query:          appendStrings(query[:0], c.Context().QueryArgs().PeekMulti(core.QueryAccessToken)),
 			},
+		}
+		if req.Method == fiber.MethodOptions { // only a preflight needs it
+			req.AccessControlRequestMethod = c.Get(fiber.HeaderAccessControlRequestMethod)
 		}
 		ctx, p, err := v.Authenticate(c.UserContext(), &req, conf.Policy)
 		if err != nil {

@@ -662,11 +662,12 @@ func testRequireFromEnv(t *testing.T, a Adapter) {
 }
 
 // LeakOptions are the goleak options every adapter's TestMain passes:
-// goroutines of libraries that are not leaks. The cache cleaner of otter
-// lives as long as its cache: a verifier built by Require (which the
+// goroutines of libraries that are not leaks. The cache cleaner and the
+// coarse clock of otter live as long as their cache: a verifier built by Require (which the
 // RequireFromEnv test uses, like any program) is never closed.
 func LeakOptions() []goleak.Option {
 	return []goleak.Option{
 		goleak.IgnoreAnyFunction("github.com/maypok86/otter/v2.periodicCleanUp[...]"),
+		goleak.IgnoreAnyFunction("github.com/maypok86/otter/v2.updateCoarseClock"),
 	}
 }
