@@ -142,7 +142,7 @@ func (v *Verifier) verifyCold(ctx context.Context, token string, key cacheKey) (
 		if r.Err != nil {
 			// Every caller of a shared verification gets its own copy: a
 			// custom error handler may modify it.
-			e := *r.Err.(*Error)
+			e := *AsError(r.Err)
 			return nil, &e
 		}
 		return r.Val.(*Profile), nil
