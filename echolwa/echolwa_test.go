@@ -62,43 +62,11 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// fixture is a fake LWA server, a verifier, and tokens.
-type fixture struct {
-	srv     *lwatest.Server
-	v       *core.Verifier
-	tok     string
-	revoked string
-	alice   core.Profile
-}
-
-func newFixture(t *testing.T) *fixture {
-	f := &fixture{srv: lwatest.NewServer(), alice: core.Profile{UserID: "amzn1.account.ALICE", Name: "Alice"}}
-	t.Cleanup(f.srv.Close)
-	v, err := core.NewVerifier(core.WithClientID(conformance.ClientID), core.WithEndpoint(f.srv.URL))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = v.Close() })
-	f.v = v
-	f.tok = f.srv.Issue(conformance.ClientID, f.alice)
-	f.revoked = f.srv.Issue(conformance.ClientID, core.Profile{UserID: "amzn1.account.GONE"})
-	f.srv.Revoke(f.revoked)
-	return f
-}
-
-func do(h http.Handler, token string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, "/x", nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w
-}
-
 // TestHTTPErrorHandlerSeesCoreError: a custom HTTPErrorHandler gets at the
 // *core.Error through the *echo.HTTPError's Internal, or errors.As on the
 // error itself.
 func TestHTTPErrorHandlerSeesCoreError(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	var seen atomic.Pointer[core.Error]
 	e := echo.New()
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
@@ -120,13 +88,13 @@ func TestHTTPErrorHandlerSeesCoreError(t *testing.T) {
 		_ = c.JSON(ce.Status, map[string]string{"problem": ce.Code, "amazon": ce.RequestID})
 	}
 	var ran atomic.Int32
-	e.GET("/x", func(c echo.Context) error { ran.Add(1); return c.String(http.StatusOK, "secret") }, echolwa.New(f.v))
+	e.GET("/x", func(c echo.Context) error { ran.Add(1); return c.String(http.StatusOK, "secret") }, echolwa.New(f.V))
 
-	w := do(e, f.revoked)
+	w := conformance.Do(e, f.Revoked)
 	ce := seen.Load()
 	require.NotNil(t, ce)
 	assert.ErrorIs(t, ce, core.ErrInvalidToken)
-	calls := f.srv.Calls(lwatest.TokenInfo)
+	calls := f.Srv.Calls(lwatest.TokenInfo)
 	require.Len(t, calls, 1)
 	assert.Equal(t, http.StatusBadRequest, w.Code)
 	assert.JSONEq(t, `{"problem":"invalid_token","amazon":"`+calls[0].RequestID+`"}`, w.Body.String())
@@ -137,12 +105,12 @@ func TestHTTPErrorHandlerSeesCoreError(t *testing.T) {
 // TestDefaultHTTPErrorHandler: Echo's own handler writes core's body, with
 // the headers of the error table.
 func TestDefaultHTTPErrorHandler(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	e := echo.New()
-	e.GET("/x", func(c echo.Context) error { return c.String(http.StatusOK, "secret") }, echolwa.New(f.v))
-	calls := func() []lwatest.Call { return f.srv.Calls(lwatest.TokenInfo) }
+	e.GET("/x", func(c echo.Context) error { return c.String(http.StatusOK, "secret") }, echolwa.New(f.V))
+	calls := func() []lwatest.Call { return f.Srv.Calls(lwatest.TokenInfo) }
 
-	w := do(e, f.revoked)
+	w := conformance.Do(e, f.Revoked)
 	require.Len(t, calls(), 1)
 	want := &core.Error{Status: 400, Code: core.CodeInvalidToken, RequestID: calls()[0].RequestID}
 	var body struct {
@@ -157,7 +125,7 @@ func TestDefaultHTTPErrorHandler(t *testing.T) {
 	assert.Equal(t, want.WWWAuthenticate(), w.Header().Get("WWW-Authenticate"))
 	assert.Contains(t, w.Header().Get("WWW-Authenticate"), `Bearer error="invalid_token"`)
 
-	w = do(e, f.tok)
+	w = conformance.Do(e, f.Tok)
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Equal(t, "secret", w.Body.String())
 }
@@ -165,17 +133,17 @@ func TestDefaultHTTPErrorHandler(t *testing.T) {
 // TestGroupAndContext protects an echo.Group; the profile is in the
 // request's context for code below the handler.
 func TestGroupAndContext(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	e := echo.New()
 	e.GET("/open", func(c echo.Context) error { return c.String(http.StatusOK, "open") })
-	g := e.Group("", echolwa.New(f.v))
+	g := e.Group("", echolwa.New(f.V))
 	g.GET("/x", func(c echo.Context) error {
 		p, ok := core.FromContext(c.Request().Context())
 		assert.True(t, ok)
 		return c.String(http.StatusOK, p.Name)
 	})
-	assert.Equal(t, "Alice", do(e, f.tok).Body.String())
-	assert.Equal(t, http.StatusBadRequest, do(e, "").Code)
+	assert.Equal(t, "Alice", conformance.Do(e, f.Tok).Body.String())
+	assert.Equal(t, http.StatusBadRequest, conformance.Do(e, "").Code)
 	w := httptest.NewRecorder()
 	e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/open", nil))
 	assert.Equal(t, "open", w.Body.String())

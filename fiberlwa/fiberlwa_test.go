@@ -95,25 +95,6 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// fixture is a fake LWA server, a verifier, and a token for Alice.
-type fixture struct {
-	srv   *lwatest.Server
-	v     *core.Verifier
-	tok   string
-	alice core.Profile
-}
-
-func newFixture(t *testing.T) *fixture {
-	f := &fixture{srv: lwatest.NewServer(), alice: core.Profile{UserID: "amzn1.account.ALICE", Name: "Alice"}}
-	t.Cleanup(f.srv.Close)
-	v, err := core.NewVerifier(core.WithClientID(conformance.ClientID), core.WithEndpoint(f.srv.URL))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = v.Close() })
-	f.v = v
-	f.tok = f.srv.Issue(conformance.ClientID, f.alice)
-	return f
-}
-
 // client returns an HTTP client whose idle connections close with the test.
 func client(t *testing.T, maxConns int) *http.Client {
 	tr := &http.Transport{MaxConnsPerHost: maxConns, MaxIdleConnsPerHost: maxConns}
@@ -138,9 +119,9 @@ func get(t *testing.T, c *http.Client, u, token string) (int, string) {
 // TestLocalsAndUserContext: the handler finds the shared profile in
 // c.Locals and in c.UserContext(), and Profile returns a copy.
 func TestLocalsAndUserContext(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	app := newApp()
-	app.Get("/x", fiberlwa.New(f.v), func(c *fiber.Ctx) error {
+	app.Get("/x", fiberlwa.New(f.V), func(c *fiber.Ctx) error {
 		// No require here: FailNow must not run on the server's goroutine.
 		shared, ok1 := c.Locals(fiberlwa.ProfileKey).(*core.Profile)
 		fromCtx, ok2 := core.FromContext(c.UserContext())
@@ -155,7 +136,7 @@ func TestLocalsAndUserContext(t *testing.T) {
 		return c.SendString(fromCtx.Name)
 	})
 	u := listen(t, app) + "/x"
-	status, body := get(t, client(t, 1), u, f.tok)
+	status, body := get(t, client(t, 1), u, f.Tok)
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "Alice", body)
 }
@@ -164,7 +145,7 @@ func TestLocalsAndUserContext(t *testing.T) {
 // ErrorHandler receives the *core.Error; returning it hands it to the app's
 // own ErrorHandler.
 func TestHandlers(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	var appSaw atomic.Pointer[core.Error]
 	app := newApp(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
 		if e, ok := err.(*core.Error); ok {
@@ -174,7 +155,7 @@ func TestHandlers(t *testing.T) {
 		return fiber.DefaultErrorHandler(c, err)
 	}})
 	var successes, ran atomic.Int32
-	app.Get("/x", fiberlwa.New(f.v, fiberlwa.Config{
+	app.Get("/x", fiberlwa.New(f.V, fiberlwa.Config{
 		Next: func(c *fiber.Ctx) bool { return c.Query("skip") == "1" },
 		ErrorHandler: func(c *fiber.Ctx, err error) error {
 			_, ok := err.(*core.Error)
@@ -195,7 +176,7 @@ func TestHandlers(t *testing.T) {
 	base := listen(t, app) + "/x"
 	cl := client(t, 1)
 
-	status, body := get(t, cl, base, f.tok)
+	status, body := get(t, cl, base, f.Tok)
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "hello Alice", body)
 	assert.Equal(t, int32(1), successes.Load())
@@ -212,7 +193,7 @@ func TestHandlers(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "hello ", body, "skipped: no profile")
 	assert.Equal(t, int32(1), successes.Load(), "Next skips SuccessHandler too")
-	assert.Equal(t, 1, f.srv.CallCount(lwatest.TokenInfo), "only the token was verified")
+	assert.Equal(t, 1, f.Srv.CallCount(lwatest.TokenInfo), "only the token was verified")
 }
 
 // TestNoBufferCrossTalk: fasthttp reuses a connection's request buffers for
@@ -220,7 +201,7 @@ func TestHandlers(t *testing.T) {
 // must still be the right ones after many more requests, with tokens of
 // different lengths in every source, over few connections.
 func TestNoBufferCrossTalk(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	type kept struct {
 		want   string
 		copied core.Profile
@@ -230,7 +211,7 @@ func TestNoBufferCrossTalk(t *testing.T) {
 	var mu sync.Mutex
 	var all []kept
 	app := newApp()
-	app.Get("/x", fiberlwa.New(f.v), func(c *fiber.Ctx) error {
+	app.Get("/x", fiberlwa.New(f.V), func(c *fiber.Ctx) error {
 		p, _ := fiberlwa.Profile(c)
 		shared, _ := c.Locals(fiberlwa.ProfileKey).(*core.Profile)
 		ctx, _ := core.FromContext(c.UserContext())
@@ -244,7 +225,7 @@ func TestNoBufferCrossTalk(t *testing.T) {
 	const users, workers, rounds = 12, 6, 10
 	toks := make([]string, users)
 	for i := range users {
-		toks[i] = f.srv.Issue(conformance.ClientID, core.Profile{UserID: fmt.Sprintf("amzn1.account.U%02d", i), Name: fmt.Sprint("user ", i)},
+		toks[i] = f.Srv.Issue(conformance.ClientID, core.Profile{UserID: fmt.Sprintf("amzn1.account.U%02d", i), Name: fmt.Sprint("user ", i)},
 			lwatest.WithToken(fmt.Sprintf("Atza|%02d-%s", i, strings.Repeat("z", 360+41*i))))
 	}
 	cl := client(t, 2) // 6 workers on 2 connections: every buffer is reused many times
@@ -293,26 +274,26 @@ func TestNoBufferCrossTalk(t *testing.T) {
 		assert.Equal(t, k.want, k.ctx.UserID)
 		assert.Equal(t, k.copied, *k.shared)
 	}
-	assert.Equal(t, users, f.srv.CallCount(lwatest.TokenInfo), "one verification per token")
+	assert.Equal(t, users, f.Srv.CallCount(lwatest.TokenInfo), "one verification per token")
 }
 
 // TestAppTest: the middleware also works under app.Test, fiber's
 // in-memory harness.
 func TestAppTest(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	app := newApp()
-	app.Get("/x", fiberlwa.New(f.v), func(c *fiber.Ctx) error {
+	app.Get("/x", fiberlwa.New(f.V), func(c *fiber.Ctx) error {
 		p, _ := fiberlwa.Profile(c)
 		return c.JSON(p)
 	})
 	req := httptest.NewRequest(http.MethodGet, "/x", nil)
-	req.Header.Set("x-amz-access-token", f.tok)
+	req.Header.Set("x-amz-access-token", f.Tok)
 	resp, err := app.Test(req, -1)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var p core.Profile
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&p))
-	assert.Equal(t, f.alice, p)
+	assert.Equal(t, f.Alice, p)
 }
 
 func TestNewPanics(t *testing.T) {

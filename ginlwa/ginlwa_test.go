@@ -16,7 +16,6 @@ import (
 	"github.com/go-lwa/lwa/core"
 	"github.com/go-lwa/lwa/ginlwa"
 	"github.com/go-lwa/lwa/internal/conformance"
-	"github.com/go-lwa/lwa/lwatest"
 )
 
 func TestMain(m *testing.M) {
@@ -61,40 +60,10 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// fixture is a fake LWA server, a verifier, and a token for Alice.
-type fixture struct {
-	srv   *lwatest.Server
-	v     *core.Verifier
-	tok   string
-	alice core.Profile
-}
-
-func newFixture(t *testing.T) *fixture {
-	f := &fixture{srv: lwatest.NewServer(), alice: core.Profile{UserID: "amzn1.account.ALICE", Name: "Alice"}}
-	t.Cleanup(f.srv.Close)
-	v, err := core.NewVerifier(core.WithClientID(conformance.ClientID), core.WithEndpoint(f.srv.URL))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = v.Close() })
-	f.v = v
-	f.tok = f.srv.Issue(conformance.ClientID, f.alice)
-	return f
-}
-
-// do serves one request through r in memory.
-func do(r http.Handler, token string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, "/x", nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	w := httptest.NewRecorder()
-	r.ServeHTTP(w, req)
-	return w
-}
-
 // TestErrorsForLogging: a logging middleware in front sees the rejection's
 // *core.Error in c.Errors.
 func TestErrorsForLogging(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	var logged atomic.Pointer[core.Error]
 	var aborted atomic.Bool
 	r := gin.New()
@@ -109,9 +78,9 @@ func TestErrorsForLogging(t *testing.T) {
 		}
 	})
 	var ran atomic.Int32
-	r.GET("/x", ginlwa.New(f.v), func(c *gin.Context) { ran.Add(1) })
+	r.GET("/x", ginlwa.New(f.V), func(c *gin.Context) { ran.Add(1) })
 
-	w := do(r, "")
+	w := conformance.Do(r, "")
 	assert.Equal(t, http.StatusBadRequest, w.Code)
 	e := logged.Load()
 	require.NotNil(t, e, "c.Errors must hold the *core.Error")
@@ -121,7 +90,7 @@ func TestErrorsForLogging(t *testing.T) {
 	assert.Zero(t, ran.Load())
 
 	logged.Store(nil)
-	w = do(r, f.tok)
+	w = conformance.Do(r, f.Tok)
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Nil(t, logged.Load(), "no error for an accepted request")
 	assert.Equal(t, int32(1), ran.Load())
@@ -130,14 +99,14 @@ func TestErrorsForLogging(t *testing.T) {
 // TestErrorHandlerFailsClosed: an ErrorHandler that neither writes nor
 // aborts still leaves the request rejected, with the default answer.
 func TestErrorHandlerFailsClosed(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	var called atomic.Int32
 	var ran atomic.Int32
 	r := gin.New()
-	r.GET("/x", ginlwa.New(f.v, ginlwa.Config{ErrorHandler: func(*gin.Context, *core.Error) { called.Add(1) }}),
+	r.GET("/x", ginlwa.New(f.V, ginlwa.Config{ErrorHandler: func(*gin.Context, *core.Error) { called.Add(1) }}),
 		func(c *gin.Context) { ran.Add(1); c.String(http.StatusOK, "secret") })
 
-	w := do(r, "")
+	w := conformance.Do(r, "")
 	assert.Equal(t, int32(1), called.Load())
 	assert.Zero(t, ran.Load())
 	assert.Equal(t, http.StatusBadRequest, w.Code)
@@ -149,13 +118,13 @@ func TestErrorHandlerFailsClosed(t *testing.T) {
 // TestErrorHandlerAborts: an ErrorHandler that answers in gin's own way is
 // used as it is.
 func TestErrorHandlerAborts(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	r := gin.New()
-	r.GET("/x", ginlwa.New(f.v, ginlwa.Config{ErrorHandler: func(c *gin.Context, e *core.Error) {
+	r.GET("/x", ginlwa.New(f.V, ginlwa.Config{ErrorHandler: func(c *gin.Context, e *core.Error) {
 		c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"message": "login required", "code": e.Code})
 	}}), func(c *gin.Context) { c.String(http.StatusOK, "secret") })
 
-	w := do(r, "")
+	w := conformance.Do(r, "")
 	assert.Equal(t, http.StatusUnauthorized, w.Code)
 	body, _ := io.ReadAll(w.Body)
 	assert.JSONEq(t, `{"message":"login required","code":"invalid_request"}`, string(body))
@@ -164,17 +133,17 @@ func TestErrorHandlerAborts(t *testing.T) {
 // TestGroup protects a route group and leaves the rest of the engine open;
 // the profile is in the request's context for code below the handler.
 func TestGroup(t *testing.T) {
-	f := newFixture(t)
+	f := conformance.NewFixture(t)
 	r := gin.New()
 	r.GET("/open", func(c *gin.Context) { c.String(http.StatusOK, "open") })
-	api := r.Group("/", ginlwa.New(f.v))
+	api := r.Group("/", ginlwa.New(f.V))
 	api.GET("/x", func(c *gin.Context) {
 		p, ok := core.FromContext(c.Request.Context())
 		assert.True(t, ok)
 		c.String(http.StatusOK, p.Name)
 	})
-	assert.Equal(t, "Alice", do(r, f.tok).Body.String())
-	assert.Equal(t, http.StatusBadRequest, do(r, "").Code)
+	assert.Equal(t, "Alice", conformance.Do(r, f.Tok).Body.String())
+	assert.Equal(t, http.StatusBadRequest, conformance.Do(r, "").Code)
 	w := httptest.NewRecorder()
 	r.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/open", nil))
 	assert.Equal(t, "open", w.Body.String())
