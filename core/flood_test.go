@@ -95,21 +95,6 @@ func fldHeap() uint64 {
 	return m.HeapAlloc
 }
 
-// fldMaxOverlap is the largest number of calls in progress at once.
-func fldMaxOverlap(calls []lwatest.Call) int {
-	best := 0
-	for _, c := range calls {
-		n := 0
-		for _, d := range calls {
-			if !d.Start.After(c.Start) && (d.End.IsZero() || d.End.After(c.Start)) {
-				n++
-			}
-		}
-		best = max(best, n)
-	}
-	return best
-}
-
 // TestFloodDistinctJunkTokens: 10 000 distinct junk tokens leave the
 // goroutine count and the heap bounded: the negative cache is capped, the
 // tokens are not kept, the upstream connections are bounded.
@@ -219,7 +204,7 @@ func fldCapCheck(t *testing.T, tokens int, delay time.Duration, opts ...core.Opt
 	if len(ti) != tokens || len(pr) != tokens {
 		t.Fatalf("%d tokeninfo and %d profile calls for %d tokens", len(ti), len(pr), tokens)
 	}
-	return fldMaxOverlap(ti), fldMaxOverlap(pr)
+	return maxOverlap(ti), maxOverlap(pr)
 }
 
 // TestFloodMaxConcurrentVerifications: WithMaxConcurrentVerifications(n)

@@ -147,9 +147,10 @@ func (v *Verifier) verifyCold(ctx context.Context, token string, key cacheKey) (
 		}
 		return r.Val.(*Profile), nil
 	case <-ctx.Done():
-		e := newError(ErrUpstreamTimeout, "the request ended before its token was verified", ctx.Err())
-		e.kind = nil // the caller's own context, not Amazon, ended it
-		return nil, e
+		// The caller's own context, not Amazon, ended it: no sentinel, the
+		// cause is the context's error.
+		return nil, &Error{Status: http.StatusGatewayTimeout, Code: CodeServerError,
+			Description: "the request ended before its token was verified", cause: ctx.Err()}
 	}
 }
 
