@@ -62,6 +62,8 @@ type config struct {
 	logger        *slog.Logger
 	noQuery       bool
 	nowNano       func() int64 // tests only: the cache's clock
+	shared        SharedCache
+	observer      Observer
 }
 
 // WithClientID sets the accepted audiences: the LWA client IDs ("Security

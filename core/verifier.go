@@ -293,3 +293,21 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// Revoke makes this server stop accepting token, on every replica that
+// shares its SharedCache, until it would have expired at Amazon: a revoked
+// token is answered 400 invalid_token (ErrInvalidToken). token is taken as
+// the client sent it (trimmed and percent-decoded once, as extraction does).
+// It returns an error when the revocation could not be stored in or
+// published through the shared cache: the other replicas may not have heard
+// it. Without a shared cache it works within this process.
+func (v *Verifier) Revoke(ctx context.Context, token string) error {
+	return nil // TODO
+}
+
+// RevokeUser makes this server reject every token of the customer userID
+// issued before the call (tokeninfo's iat), on every replica that shares its
+// SharedCache; tokens issued later are accepted: "sign out everywhere".
+func (v *Verifier) RevokeUser(ctx context.Context, userID string) error {
+	return nil // TODO
+}
