@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -41,7 +42,16 @@ var (
 	// ErrUpstreamTimeout: Amazon did not answer within the verification
 	// timeout (504 server_error).
 	ErrUpstreamTimeout = errors.New("lwa: upstream timeout")
+	// ErrPreflight: not a rejection but the middleware's own answer to a CORS
+	// preflight request (204 No Content, no body, no error code). Adapters
+	// write it as a bare 204 and call nothing after the middleware.
+	ErrPreflight = errors.New("lwa: CORS preflight answered by the middleware")
 )
+
+// errPreflight is the answer to a CORS preflight.
+func errPreflight() *Error {
+	return &Error{Status: http.StatusNoContent, Description: "CORS preflight", kind: ErrPreflight}
+}
 
 // Error is a rejection of a request: every error returned by Verify and by
 // the adapters is a *Error (use errors.As). Its fields are what the adapters

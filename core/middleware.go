@@ -9,17 +9,29 @@ import (
 
 // Policy is the per-route behaviour shared by every adapter's middleware.
 // Its zero value is the default: a token is required, and CORS preflight
-// requests pass without one.
+// requests are answered by the middleware itself (204, no body) without
+// reaching the protected handler.
 type Policy struct {
 	// Optional lets a request that carries no token at all through, without
 	// a profile. A request that carries a bad token is still rejected: only
 	// an absent token passes.
 	Optional bool
 	// CheckPreflight subjects CORS preflight requests (OPTIONS with an
-	// Access-Control-Request-Method header) to the same check as any other.
-	// By default they pass without a token, as browsers never send
-	// credentials on a preflight.
+	// Access-Control-Request-Method header) to the same check as any other
+	// request. Browsers never send credentials on a preflight, so this
+	// rejects every real preflight.
 	CheckPreflight bool
+	// PassPreflight lets CORS preflight requests through to the next
+	// handler, without a token and without a profile. It opens the
+	// protected handler (for every method, when the route is registered for
+	// all methods) to requests that carry nothing but an OPTIONS method and
+	// an Access-Control-Request-Method header: use it only when the handler
+	// behind the middleware is your CORS handling and checks the method
+	// itself. By default (neither flag set) the middleware answers a
+	// preflight itself with 204 No Content and calls nothing after it; a
+	// CORS middleware registered globally, before lwa, answers preflights
+	// first anyway.
+	PassPreflight bool
 }
 
 // Request is what an adapter reads from its framework's request: the method,
@@ -46,17 +58,23 @@ func (r *Request) IsPreflight() bool {
 }
 
 // Authenticate is the whole middleware decision for one request, shared by
-// every adapter: skip CORS preflights, extract the token, let an absent token
-// through on an Optional route, verify it.
+// every adapter: answer CORS preflights, extract the token, let an absent
+// token through on an Optional route, verify it.
 //
 // It returns, for a verified token, a copy of ctx carrying the profile (see
 // FromContext) and the profile itself, which is shared and must not be
 // modified; for a request that may pass without a profile, ctx and nil; for a
-// rejection, a *Error. The query-string source is ignored when the Verifier
+// rejection, a *Error. A CORS preflight is answered with a *Error that
+// matches ErrPreflight (status 204, no body): the adapter writes it as a bare
+// 204 and never calls the next handler nor the app's error handler, unless
+// the Policy says PassPreflight or CheckPreflight. The query-string source is ignored when the Verifier
 // was built with WithQueryToken(false).
 func (v *Verifier) Authenticate(ctx context.Context, r *Request, pol Policy) (context.Context, *Profile, error) {
 	if !pol.CheckPreflight && r.IsPreflight() {
-		return ctx, nil, nil
+		if pol.PassPreflight {
+			return ctx, nil, nil
+		}
+		return ctx, nil, errPreflight()
 	}
 	src := r.TokenSources
 	if v.cfg.noQuery {

@@ -84,12 +84,16 @@ func (e *Error) SetHeaders(set func(key, value string)) {
 
 // WriteError writes err as a rejection to w: the headers of SetHeaders, the
 // status (500 if a hand-made *Error carries one outside 400–599) and the JSON
-// body. An error that is not a *Error is written as a 500
+// body. The answer to a CORS preflight (ErrPreflight) is a bare 204. An error that is not a *Error is written as a 500
 // server_error (see AsError). The stdlwa and ginlwa adapters answer through
 // it; echolwa and fiberlwa write the same parts through their frameworks.
 func WriteError(w http.ResponseWriter, err error) {
 	e := AsError(err)
 	if e == nil {
+		return
+	}
+	if e.kind == ErrPreflight {
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	e.SetHeaders(w.Header().Set)
