@@ -24,10 +24,15 @@ const (
 // TokenSources holds the token-bearing parts of one request as a framework
 // hands them over, so that extraction needs no net/http (Fiber has none).
 // Every field lists all the values the request carried, in order.
+//
+// Formatting a TokenSources (%v, %+v, %#v, slog) never prints a token: only
+// how many values each source holds.
 type TokenSources struct {
 	Authorization  []string // values of every Authorization header
 	AmzAccessToken []string // values of every x-amz-access-token header
 	Query          []string // values of every access_token query parameter, already URL-decoded once by the router
+	Header         []string // values of every header named by WithTokenHeader
+	Cookie         []string // values of every cookie named by WithTokenCookie
 }
 
 // ExtractToken returns the one access token carried by s, or a *Error:
@@ -35,7 +40,8 @@ type TokenSources struct {
 //   - Authorization must be "Bearer <token>": the scheme is case-insensitive
 //     and spaces around the token are tolerated, but "Bearer" alone, another
 //     scheme, "Bearer a b" or several Authorization headers are rejected.
-//   - x-amz-access-token and access_token carry the bare token.
+//   - x-amz-access-token, access_token, the custom header and the cookie
+//     carry the bare token.
 //   - A token that arrives percent-encoded ("Atza%7C…") is decoded once: LWA
 //     tokens never contain '%'.
 //   - The same token in several places is fine; two different tokens are
@@ -62,9 +68,11 @@ func ExtractToken(s TokenSources) (string, error) {
 			return "", err
 		}
 	}
-	for _, v := range s.Query {
-		if token, err = merge(token, strings.TrimSpace(v)); err != nil {
-			return "", err
+	for _, vals := range [...][]string{s.Query, s.Header, s.Cookie} {
+		for _, v := range vals {
+			if token, err = merge(token, strings.TrimSpace(v)); err != nil {
+				return "", err
+			}
 		}
 	}
 	if token == "" {

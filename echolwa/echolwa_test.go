@@ -164,3 +164,24 @@ func TestProfileWithoutMiddleware(t *testing.T) {
 func TestNewPanics(t *testing.T) {
 	assert.PanicsWithValue(t, "echolwa.New: want a non-nil *core.Verifier and at most one Config", func() { echolwa.New(nil) })
 }
+
+// TestHTTPErrorHandlerRendersHTML: the middleware sets no header before the
+// app's HTTPErrorHandler renders the rejection, so it can answer in HTML;
+// the challenge header is still added when the rejection's status is written.
+func TestHTTPErrorHandlerRendersHTML(t *testing.T) {
+	f := conformance.NewFixture(t)
+	e := echo.New()
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var ce *core.Error
+		require.ErrorAs(t, err, &ce)
+		assert.Empty(t, c.Response().Header().Get("Content-Type"), "no header set before the app renders")
+		_ = c.HTML(ce.Status, "<h1>"+ce.Code+"</h1>")
+	}
+	e.GET("/x", func(c echo.Context) error { return c.String(http.StatusOK, "secret") }, echolwa.New(f.V))
+	w := conformance.Do(e, "")
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Equal(t, echo.MIMETextHTMLCharsetUTF8, w.Header().Get("Content-Type"))
+	assert.Equal(t, "<h1>invalid_request</h1>", w.Body.String())
+	assert.Contains(t, w.Header().Get("WWW-Authenticate"), `error="invalid_request"`)
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+}

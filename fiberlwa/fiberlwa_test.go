@@ -304,3 +304,21 @@ func TestAppTest(t *testing.T) {
 func TestNewPanics(t *testing.T) {
 	assert.PanicsWithValue(t, "fiberlwa.New: want a non-nil *core.Verifier and at most one Config", func() { fiberlwa.New(nil) })
 }
+
+// TestDefaultErrorHandlerGetsTableStatus: a rejection a custom ErrorHandler
+// hands on to fiber.DefaultErrorHandler is answered with the table's status,
+// not 500.
+func TestDefaultErrorHandlerGetsTableStatus(t *testing.T) {
+	f := conformance.NewFixture(t)
+	app := newApp() // fiber.DefaultErrorHandler
+	app.Get("/x", fiberlwa.New(f.V, fiberlwa.Config{
+		ErrorHandler: func(c *fiber.Ctx, err error) error { return err },
+	}), func(c *fiber.Ctx) error { return c.SendString("secret") })
+	base := listen(t, app) + "/x"
+	cl := client(t, 1)
+	status, body := get(t, cl, base, "")
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.NotContains(t, body, "secret")
+	status, _ = get(t, cl, base, f.Revoked)
+	assert.Equal(t, http.StatusBadRequest, status)
+}

@@ -164,3 +164,23 @@ func TestProfileWithoutMiddleware(t *testing.T) {
 func TestNewPanics(t *testing.T) {
 	assert.PanicsWithValue(t, "ginlwa.New: want a non-nil *core.Verifier and at most one Config", func() { ginlwa.New(nil) })
 }
+
+// TestErrorHandlerCannotRunHandlers: a custom ErrorHandler that calls
+// c.Next() runs nothing after the middleware, for a forged token too.
+func TestErrorHandlerCannotRunHandlers(t *testing.T) {
+	f := conformance.NewFixture(t)
+	var ran atomic.Int32
+	r := gin.New()
+	r.GET("/x", ginlwa.New(f.V, ginlwa.Config{ErrorHandler: func(c *gin.Context, e *core.Error) {
+		c.Next() // a careless handler
+	}}), func(c *gin.Context) {
+		ran.Add(1)
+		c.String(http.StatusOK, "secret")
+	})
+	for _, tok := range []string{"", "Atza|forged-token", f.Revoked} {
+		w := conformance.Do(r, tok)
+		assert.NotEqual(t, http.StatusOK, w.Code)
+		assert.NotContains(t, w.Body.String(), "secret")
+	}
+	assert.Zero(t, ran.Load(), "the protected handler ran")
+}
