@@ -19,9 +19,11 @@ const (
 	CodeServerError       = "server_error"
 )
 
-// Sentinel errors, one per row of the error table. Every *Error matches
-// exactly one of them with errors.Is, except a caller's own cancelled context
-// (which matches context.Canceled or context.DeadlineExceeded instead).
+// Sentinel errors, one per row of the error table. Every *Error the library
+// returns matches exactly one of them with errors.Is, except a caller's own
+// cancelled context (which matches context.Canceled or
+// context.DeadlineExceeded instead). A bare sentinel passed to WriteError or
+// AsError is written as its row.
 var (
 	// ErrMissingToken: the request carries no access token (400 invalid_request).
 	ErrMissingToken = errors.New("lwa: no access token")
@@ -83,6 +85,7 @@ type Error struct {
 
 	kind  error // one of the sentinels
 	cause error // what went wrong underneath; may be nil
+	bare  bool  // RFC 6750: a challenge without an error code (no token at all)
 }
 
 // Error returns a one-line summary for logs. It never contains the token.
@@ -108,6 +111,10 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// StatusCode returns Status: frameworks that render errors carrying a
+// StatusCode method (Echo v5's default HTTPErrorHandler) answer with it.
+func (e *Error) StatusCode() int { return e.Status }
+
 // Unwrap returns the underlying cause: a network error, a context error, a
 // decoding error, or the row's sentinel when there is nothing deeper.
 func (e *Error) Unwrap() error {
@@ -118,8 +125,86 @@ func (e *Error) Unwrap() error {
 }
 
 // Is reports whether target is the sentinel of e's row of the error table.
+// A hand-made *Error (one not built by NewError) matches the sentinel of
+// the row its Status and Code name, if any.
 func (e *Error) Is(target error) bool {
-	return e.kind != nil && target == e.kind
+	if e.kind != nil {
+		return target == e.kind
+	}
+	return target != nil && target == kindOf(e.Status, e.Code)
+}
+
+// kindOf is the sentinel of the row a status and code name, in either
+// table (Amazon's or RFC 6750's); nil when none does. invalid_request names
+// ErrMalformedToken, the row's general case.
+func kindOf(status int, code string) error {
+	switch {
+	case code == CodeInvalidRequest && (status == 400 || status == 401):
+		return ErrMalformedToken
+	case code == CodeInvalidToken && (status == 400 || status == 401):
+		return ErrInvalidToken
+	case code == CodeInsufficientScope && (status == 401 || status == 403):
+		return ErrInsufficientScope
+	case code == CodeNotFound && status == 404:
+		return ErrNotOurToken
+	case code == CodeServerError && status == 502:
+		return ErrUpstream
+	case code == CodeServerError && status == 504:
+		return ErrUpstreamTimeout
+	case code == CodeServerError && status == 503:
+		return ErrUpstreamUnavailable
+	}
+	return nil
+}
+
+// NewError builds the rejection of sentinel's row of the error table (one
+// of the Err… sentinels), with description as its error_description, so
+// that an app can answer a condition of its own with the table's shape:
+//
+//	core.WriteError(w, core.NewError(core.ErrInsufficientScope, "this route needs a postal code"))
+//
+// A nil or unknown sentinel gives a 500 server_error.
+func NewError(sentinel error, description string) *Error {
+	if !isSentinel(sentinel) {
+		return &Error{Status: 500, Code: CodeServerError, Description: description, cause: sentinel}
+	}
+	if sentinel == ErrPreflight {
+		e := errPreflight()
+		e.Description = description
+		return e
+	}
+	return newError(sentinel, description, nil)
+}
+
+func isSentinel(err error) bool {
+	switch err {
+	case ErrMissingToken, ErrMalformedToken, ErrInvalidToken, ErrInsufficientScope, ErrNotOurToken,
+		ErrUpstream, ErrUpstreamTimeout, ErrUpstreamUnavailable, ErrOverloaded, ErrPreflight:
+		return true
+	}
+	return false
+}
+
+// shape applies the Verifier's status table to a rejection: Amazon's, or
+// RFC 6750's (WithRFC6750Statuses).
+func (v *Verifier) shape(e *Error) *Error {
+	if !v.cfg.rfc6750 || e == nil {
+		return e
+	}
+	c := *e
+	switch e.kind {
+	case ErrMissingToken:
+		c.Status, c.bare = 401, true
+	case ErrInvalidToken:
+		c.Status = 401
+	case ErrNotOurToken:
+		c.Status, c.Code, c.Description = 401, CodeInvalidToken, "the access token is expired, revoked, malformed or unknown"
+	case ErrInsufficientScope:
+		c.Status = 403
+	default:
+		return e
+	}
+	return &c
 }
 
 // newError builds the rejection for one row of the table. cause must never
@@ -155,10 +240,11 @@ func (e *Error) withRequestID(id string) *Error {
 	return &c
 }
 
-// AsError returns err as a *Error. An error that is not one (which the
-// library never returns, but a custom handler might pass along) becomes a
-// 500 server_error that wraps it, so that a response is always written and
-// never lets the request through.
+// AsError returns err as a *Error. A bare sentinel (ErrInsufficientScope,
+// say) becomes its row's rejection with the row's usual description. Any
+// other error (which the library never returns, but a custom handler might
+// pass along) becomes a 500 server_error that wraps it, so that a response
+// is always written and never lets the request through.
 func AsError(err error) *Error {
 	if err == nil {
 		return nil
@@ -167,7 +253,34 @@ func AsError(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	for _, s := range [...]error{ErrMissingToken, ErrMalformedToken, ErrInvalidToken, ErrInsufficientScope, ErrNotOurToken,
+		ErrUpstream, ErrUpstreamTimeout, ErrUpstreamUnavailable, ErrOverloaded, ErrPreflight} {
+		if errors.Is(err, s) {
+			return NewError(s, sentinelDescription(s))
+		}
+	}
 	return &Error{Status: 500, Code: CodeServerError, Description: "internal error", cause: err}
+}
+
+// sentinelDescription is a row's usual error_description.
+func sentinelDescription(s error) string {
+	switch s {
+	case ErrMissingToken:
+		return "the request carries no access token"
+	case ErrMalformedToken:
+		return "the access token is malformed"
+	case ErrUpstream:
+		return "Login with Amazon could not be reached"
+	case ErrUpstreamTimeout:
+		return "Login with Amazon did not answer in time"
+	case ErrUpstreamUnavailable:
+		return "Login with Amazon is failing; verification paused for a moment"
+	case ErrOverloaded:
+		return "too many verifications are waiting; try again shortly"
+	case ErrPreflight:
+		return "CORS preflight"
+	}
+	return descriptionOf(s)
 }
 
 // errRevoked answers a token this server revoked (Revoke, RevokeUser).

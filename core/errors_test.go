@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -75,10 +76,35 @@ func TestErrorUnwrap(t *testing.T) {
 }
 
 func TestErrorIs(t *testing.T) {
-	hand := &core.Error{Status: 400, Code: core.CodeInvalidToken}
-	for _, s := range sentinels {
-		assert.False(t, errors.Is(hand, s), "a hand-built *Error matches no sentinel: %v", s)
+	// A hand-built *Error matches the sentinel of the row it names, and only
+	// that one; one that names no row matches none.
+	for _, tc := range []struct {
+		e    *core.Error
+		want error
+	}{
+		{&core.Error{Status: 400, Code: core.CodeInvalidToken}, core.ErrInvalidToken},
+		{&core.Error{Status: 401, Code: core.CodeInsufficientScope}, core.ErrInsufficientScope},
+		{&core.Error{Status: 404, Code: core.CodeNotFound}, core.ErrNotOurToken},
+		{&core.Error{Status: 503, Code: core.CodeServerError}, core.ErrUpstreamUnavailable},
+		{&core.Error{Status: 418, Code: "teapot"}, nil},
+	} {
+		for _, s := range sentinels {
+			assert.Equal(t, s == tc.want, errors.Is(tc.e, s), "%d %s vs %v", tc.e.Status, tc.e.Code, s)
+		}
 	}
+	// A bare sentinel is written as its row; NewError builds one.
+	for _, s := range sentinels {
+		e := core.AsError(s)
+		assert.ErrorIs(t, e, s)
+		assert.NotEqual(t, 500, e.Status, "%v", s)
+		assert.Same(t, s, errors.Unwrap(core.NewError(s, "why")), "%v", s)
+		assert.Equal(t, "why", core.NewError(s, "why").Description)
+	}
+	w := httptest.NewRecorder()
+	core.WriteError(w, core.ErrInsufficientScope)
+	assert.Equal(t, 401, w.Code)
+	assert.Contains(t, w.Body.String(), `"error":"insufficient_scope"`)
+	assert.Equal(t, 500, core.NewError(errors.New("not a sentinel"), "x").Status)
 
 	_, err := core.ExtractToken(core.TokenSources{Authorization: []string{"Basic x"}})
 	e := requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMalformedToken)

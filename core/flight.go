@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -63,7 +64,7 @@ func (v *Verifier) join(ctx context.Context, token string, key cacheKey) (*entry
 		// The caller's own context, not Amazon, ended it: no sentinel, the
 		// cause is the context's error.
 		return nil, &Error{Status: http.StatusGatewayTimeout, Code: CodeServerError,
-			Description: "the request ended before its token was verified", cause: ctx.Err()}
+			Description: "the request ended before its token was verified", kind: errCallerGone, cause: ctx.Err()}
 	}
 }
 
@@ -151,6 +152,10 @@ func (v *Verifier) acquire(ctx context.Context, f *flight) *Error {
 }
 
 func (v *Verifier) release() { <-v.slots }
+
+// errCallerGone marks the rejection of a caller whose own context ended: it
+// matches no public sentinel, only the context's error.
+var errCallerGone = errors.New("lwa: the caller went away")
 
 // errAbandoned ends a flight nobody waits for; no caller ever sees it.
 var errAbandoned = &Error{Status: http.StatusGatewayTimeout, Code: CodeServerError, Description: "abandoned", kind: ErrUpstreamTimeout}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 )
 
 // Policy is the per-route behaviour shared by every adapter's middleware.
@@ -21,6 +22,16 @@ type Policy struct {
 	// request. Browsers never send credentials on a preflight, so this
 	// rejects every real preflight.
 	CheckPreflight bool
+	// RequiredFields lists profile fields (FieldEmail, FieldName,
+	// FieldPostalCode) this route requires on top of the verifier's
+	// WithRequiredFields: a token whose profile lacks one is rejected with
+	// insufficient_scope. It shares the verifier's cache: a token verified
+	// for another route is not verified again.
+	RequiredFields []string
+	// ClientIDs, when set, restricts the route to tokens issued to these of
+	// the verifier's client IDs (a route for devices only, say); a token of
+	// another accepted client is rejected like another app's token.
+	ClientIDs []string
 	// PassPreflight lets CORS preflight requests through to the next
 	// handler, without a token and without a profile. It opens the
 	// protected handler (for every method, when the route is registered for
@@ -42,8 +53,33 @@ type Request struct {
 	TokenSources
 }
 
-// RequestFromHTTP reads a Request from r (for the net/http, Gin and Echo
-// adapters).
+// RequestFromHTTP reads a Request from r, with the custom header and cookie
+// sources of v (WithTokenHeader, WithTokenCookie), for the adapters built on
+// net/http (net/http, Gin, Echo).
+func (v *Verifier) RequestFromHTTP(r *http.Request) Request {
+	req := RequestFromHTTP(r)
+	if v.cfg.tokenHeader != "" {
+		req.Header = r.Header.Values(v.cfg.tokenHeader)
+	}
+	if v.cfg.tokenCookie != "" {
+		for _, c := range r.CookiesNamed(v.cfg.tokenCookie) {
+			req.Cookie = append(req.Cookie, c.Value)
+		}
+	}
+	return req
+}
+
+// TokenHeader returns the name of the custom header token source
+// (WithTokenHeader), or "".
+func (v *Verifier) TokenHeader() string { return v.cfg.tokenHeader }
+
+// TokenCookie returns the name of the cookie token source
+// (WithTokenCookie), or "".
+func (v *Verifier) TokenCookie() string { return v.cfg.tokenCookie }
+
+// RequestFromHTTP reads a Request from r: its method, its
+// Access-Control-Request-Method header when it is an OPTIONS request, and
+// the three documented token sources.
 func RequestFromHTTP(r *http.Request) Request {
 	req := Request{Method: r.Method, TokenSources: SourcesFromRequest(r)}
 	if r.Method == http.MethodOptions { // only a preflight needs it
@@ -78,6 +114,9 @@ func (v *Verifier) Authenticate(ctx context.Context, r *Request, pol Policy) (co
 		return ctx, nil, errPreflight()
 	}
 	src := r.TokenSources
+	if v.cfg.noDocumented {
+		src.Authorization, src.AmzAccessToken, src.Query = nil, nil, nil
+	}
 	if v.cfg.noQuery {
 		src.Query = nil
 	}
@@ -85,21 +124,34 @@ func (v *Verifier) Authenticate(ctx context.Context, r *Request, pol Policy) (co
 	if err == nil {
 		var e *entry
 		if e, err = v.verify(ctx, token); err == nil {
-			v.observeRequest(ctx, OutcomeAuthenticated, "")
-			return newContextShared(ctx, e), &e.profile, nil
+			if err = checkPolicy(e, &pol); err == nil {
+				v.observeRequest(ctx, OutcomeAuthenticated, "")
+				return newContextShared(ctx, e), &e.profile, nil
+			}
 		}
 	} else if pol.Optional && errors.Is(err, ErrMissingToken) {
 		v.observeRequest(ctx, OutcomeAnonymous, "")
 		return ctx, nil, nil
 	}
-	e := AsError(err)
+	e := v.shape(AsError(err))
 	v.observeRequest(ctx, OutcomeRejected, e.Code)
 	if v.log.Enabled(ctx, slog.LevelDebug) {
 		v.log.LogAttrs(ctx, slog.LevelDebug, "lwa: request rejected",
 			slog.Int("status", e.Status), slog.String("code", e.Code),
 			slog.String("description", e.Description), slog.String("request_id", e.RequestID))
 	}
-	return ctx, nil, err
+	return ctx, nil, e
+}
+
+// checkPolicy applies a route's own requirements to a verified token.
+func checkPolicy(e *entry, pol *Policy) error {
+	if len(pol.ClientIDs) > 0 && !slices.Contains(pol.ClientIDs, e.info.ClientID) {
+		return newError(ErrNotOurToken, "not found", nil)
+	}
+	if f := missingField(e.profile, pol.RequiredFields); f != "" {
+		return errMissingField(f)
+	}
+	return nil
 }
 
 func (v *Verifier) observeRequest(ctx context.Context, o Outcome, code string) {

@@ -84,6 +84,11 @@ type config struct {
 	refreshAhead  float64
 	breakerFails  int
 	breakerCool   time.Duration
+	tokenHeader   string
+	tokenCookie   string
+	noDocumented  bool
+	rfc6750       bool
+	clock         func() time.Time
 }
 
 // WithClientID sets the accepted audiences: the LWA client IDs ("Security
@@ -199,6 +204,53 @@ func WithCircuitBreaker(failures int, cooldown time.Duration) Option {
 	return func(c *config) { c.breakerFails, c.breakerCool = failures, cooldown }
 }
 
+// WithTokenHeader adds a custom request header (such as "X-Api-Token") as a
+// token source, carrying the bare token, in addition to the documented
+// sources (see WithDocumentedSources to use it instead of them). The rule of
+// ExtractToken holds across all sources: exactly one token, the same token
+// in several places being fine.
+func WithTokenHeader(name string) Option {
+	return func(c *config) { c.tokenHeader = name }
+}
+
+// WithTokenCookie adds a cookie as a token source, carrying the bare token,
+// in addition to the documented sources (see WithDocumentedSources). A
+// cookie is sent by the browser on its own, cross-site requests included:
+// protect cookie-authenticated routes against CSRF (SameSite=Strict or Lax
+// on the cookie, and a custom header or an Origin check on state-changing
+// requests); see SECURITY.md.
+func WithTokenCookie(name string) Option {
+	return func(c *config) { c.tokenCookie = name }
+}
+
+// WithDocumentedSources turns the three documented token sources
+// (Authorization: Bearer, x-amz-access-token, and the access_token query
+// parameter) on or off. Turn them off to read tokens only from the custom
+// header or cookie set by WithTokenHeader or WithTokenCookie. Default on.
+func WithDocumentedSources(enabled bool) Option {
+	return func(c *config) { c.noDocumented = !enabled }
+}
+
+// WithRFC6750Statuses answers with RFC 6750's statuses instead of Amazon's
+// documented table: no token is 401 with a bare "WWW-Authenticate: Bearer"
+// challenge; an invalid, expired or revoked token and a token issued to
+// another app are 401 invalid_token; a missing scope or profile field is
+// 403 insufficient_scope; a malformed request stays 400 invalid_request and
+// upstream trouble stays 502/503/504. SPA and mobile clients whose "refresh
+// on 401" interceptors expect RFC 6750 work unchanged. The sentinels
+// (errors.Is) are the same in both modes. Default off: Amazon's table.
+func WithRFC6750Statuses() Option {
+	return func(c *config) { c.rfc6750 = true }
+}
+
+// WithClock sets the clock of the verifier's caches, circuit breaker and
+// revocations, for tests that move time without sleeping (lwatest's
+// Server.Verifier passes the fake server's clock). Default: the system
+// clock, read coarsely on the cached path.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.clock = now }
+}
+
 // WithRequiredFields rejects, with 401 insufficient_scope, a token whose
 // profile lacks any of the named fields (FieldEmail, FieldName,
 // FieldPostalCode): the customer did not grant the scope the app needs.
@@ -285,6 +337,13 @@ func newConfig(opts []Option) (*config, error) {
 		return nil, fmt.Errorf("lwa: refresh-ahead fraction must be within [0, 0.9], got %v", c.refreshAhead)
 	case c.breakerFails < 0 || (c.breakerFails > 0 && c.breakerCool <= 0):
 		return nil, fmt.Errorf("lwa: circuit breaker wants failures >= 0 and a positive cooldown, got %d, %v", c.breakerFails, c.breakerCool)
+	}
+	if c.noDocumented && c.tokenHeader == "" && c.tokenCookie == "" {
+		return nil, errors.New("lwa: WithDocumentedSources(false) leaves no token source: add WithTokenHeader or WithTokenCookie")
+	}
+	if c.clock != nil && c.nowNano == nil {
+		clk := c.clock
+		c.nowNano = func() int64 { return clk().UnixNano() }
 	}
 	for _, f := range c.required {
 		if f != FieldEmail && f != FieldName && f != FieldPostalCode {

@@ -33,13 +33,18 @@ func (e *Error) Body() []byte {
 }
 
 // WWWAuthenticate returns the RFC 6750 challenge to send in the
-// WWW-Authenticate header, or "" when the status carries none (only 400 and
-// 401 do). Its values are HTTP quoted-strings, escaped as RFC 9110 requires:
+// WWW-Authenticate header, or "" when the status carries none (only 400,
+// 401 and a 403 insufficient_scope do). In RFC 6750 mode a request without a token gets a bare
+// "Bearer" challenge. Its values are HTTP quoted-strings, escaped as RFC 9110 requires:
 //
 //	Bearer error="invalid_token", error_description="..."
 func (e *Error) WWWAuthenticate() string {
-	if e.Status != http.StatusBadRequest && e.Status != http.StatusUnauthorized {
+	if e.Status != http.StatusBadRequest && e.Status != http.StatusUnauthorized &&
+		(e.Status != http.StatusForbidden || e.Code != CodeInsufficientScope) {
 		return ""
+	}
+	if e.bare {
+		return "Bearer" // RFC 6750 3.1: no error code for a request without credentials
 	}
 	var b strings.Builder
 	b.Grow(len(e.Code) + len(e.Description) + 40)

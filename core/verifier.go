@@ -120,7 +120,7 @@ func (v *Verifier) Endpoint() string { return v.cfg.endpoint }
 func (v *Verifier) Verify(ctx context.Context, token string) (Profile, error) {
 	e, err := v.verify(ctx, token)
 	if err != nil {
-		return Profile{}, err
+		return Profile{}, v.shape(AsError(err))
 	}
 	return e.profile, nil
 }
@@ -130,7 +130,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Profile, error) {
 func (v *Verifier) VerifyInfo(ctx context.Context, token string) (Profile, TokenInfo, error) {
 	e, err := v.verify(ctx, token)
 	if err != nil {
-		return Profile{}, TokenInfo{}, err
+		return Profile{}, TokenInfo{}, v.shape(AsError(err))
 	}
 	return e.profile, e.info, nil
 }
