@@ -1,5 +1,5 @@
 // Package conformance is the one test suite that every adapter of this
-// module (ginlwa, echolwa, fiberlwa, stdlwa) passes, on a real loopback
+// module (ginlwa, echolwa, echov5lwa, fiberlwa, fiberv3lwa, stdlwa) passes, on a real loopback
 // server, against the fake LWA server of package lwatest.
 //
 // An adapter's test describes how to serve a protected route (Adapter) and
@@ -61,7 +61,7 @@ type Adapter struct {
 	Require func(opts ...core.Option)
 
 	// TrailingNewline says that the adapter's rejection bodies are core's
-	// body followed by "\n" (Echo's HTTPErrorHandler encodes with
+	// body followed by "\n" (Echo's HTTPErrorHandler, v4 and v5, encodes with
 	// json.Encoder); every other byte must be the same.
 	TrailingNewline bool
 }
@@ -512,13 +512,38 @@ func testCustomErrorHandler(t *testing.T, a Adapter) {
 
 func testPreflight(t *testing.T, a Adapter) {
 	const acrm = "Access-Control-Request-Method"
+	// answered asserts the middleware's own answer to a preflight: a bare
+	// 204, and nothing after the middleware ran.
+	answered := func(t *testing.T, r response) {
+		t.Helper()
+		assert.False(t, r.ran, "a preflight must not reach the handler")
+		assert.Equal(t, http.StatusNoContent, r.status)
+		assert.Empty(t, r.body)
+	}
 	t.Run("default", func(t *testing.T) {
 		e := newEnv(t, a, Setup{})
-		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "GET", "Origin", "https://app.example"), nil)
-		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "POST", auth, "Bearer"), nil) // not even read
+		answered(t, e.do(t, http.MethodOptions, "", acrm, "GET", "Origin", "https://app.example"))
+		answered(t, e.do(t, http.MethodOptions, "", acrm, "POST", auth, "Bearer")) // not even read
 		e.noUpstream(t)
 		e.reject(t, e.do(t, http.MethodOptions, ""), 400, core.CodeInvalidRequest, "") // not a preflight
 		e.reject(t, e.do(t, http.MethodGet, "", acrm, "GET"), 400, core.CodeInvalidRequest, "")
+	})
+	t.Run("custom error handler", func(t *testing.T) {
+		var calls atomic.Int32
+		e := newEnv(t, a, Setup{OnError: func(*core.Error) (int, string) {
+			calls.Add(1)
+			return http.StatusTeapot, "custom"
+		}})
+		answered(t, e.do(t, http.MethodOptions, "", acrm, "GET"))
+		assert.Zero(t, calls.Load(), "a preflight is not a rejection: no error handler call")
+	})
+	t.Run("PassPreflight", func(t *testing.T) {
+		e := newEnv(t, a, Setup{Policy: core.Policy{PassPreflight: true}})
+		tok, _ := e.issue("alice")
+		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "GET"), nil)
+		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "GET", auth, bearer(tok)), nil) // not even read
+		e.noUpstream(t)
+		e.reject(t, e.do(t, http.MethodOptions, ""), 400, core.CodeInvalidRequest, "")
 	})
 	t.Run("CheckPreflight", func(t *testing.T) {
 		e := newEnv(t, a, Setup{Policy: core.Policy{CheckPreflight: true}})
