@@ -117,7 +117,9 @@ func New(v *core.Verifier, cfg ...Config) fiber.Handler {
 			return reject(c, conf.ErrorHandler, core.AsError(err))
 		}
 		if p != nil {
-			c.Locals(ProfileKey, p)
+			// c.Locals(ProfileKey, p) is this store; calling it through the
+			// fiber.Ctx interface would allocate its variadic argument.
+			c.RequestCtx().SetUserValue(ProfileKey, p)
 			c.SetContext(ctx)
 		}
 		if conf.SuccessHandler != nil {
