@@ -308,12 +308,18 @@ func allocsPerRequest(s *stack) float64 {
 // so the frameworks' pooled contexts are sometimes allocated anew, in bare
 // and protected requests alike, and their averages differ by noise. It is
 // well under one allocation, so an extra allocation in the hot path still
-// fails the test under -race.
-func raceTolerance() float64 {
-	if raceEnabled {
-		return 0.3
+// fails the test under -race. Echo v5 gets half an allocation more: a new
+// context also comes without the store map it otherwise reuses, which only
+// the protected request's Set then allocates (map and group, 2 allocations,
+// a quarter of the time).
+func raceTolerance(name string) float64 {
+	if !raceEnabled {
+		return 0
 	}
-	return 0
+	if name == "echov5" {
+		return 0.8
+	}
+	return 0.3
 }
 
 // TestAdaptersOverheadAllocs checks, for each adapter, that a cached
@@ -326,7 +332,7 @@ func TestAdaptersOverheadAllocs(t *testing.T) {
 			protected := allocsPerRequest(p.protected)
 			extra := protected - bare
 			t.Logf("allocs/request: bare %.2f, protected %.2f, extra %.2f (target ≤ %.0f)", bare, protected, extra, maxExtraAllocs[a.name])
-			if extra > maxExtraAllocs[a.name]+raceTolerance() {
+			if extra > maxExtraAllocs[a.name]+raceTolerance(a.name) {
 				t.Errorf("a protected request allocates %.2f more than a bare one, want ≤ %.0f", extra, maxExtraAllocs[a.name])
 			}
 			p.check(t)
