@@ -10,8 +10,10 @@
 //     extraction, the tokeninfo and profile calls to Amazon, the audience
 //     check, caching, the error table).
 //   - [github.com/go-lwa/lwa/ginlwa], [github.com/go-lwa/lwa/echolwa],
-//     [github.com/go-lwa/lwa/fiberlwa] and [github.com/go-lwa/lwa/stdlwa]:
-//     middleware for Gin, Echo v4, Fiber v2 and net/http. Each has Require
+//     [github.com/go-lwa/lwa/echov5lwa], [github.com/go-lwa/lwa/fiberlwa],
+//     [github.com/go-lwa/lwa/fiberv3lwa] and [github.com/go-lwa/lwa/stdlwa]:
+//     middleware for Gin, Echo v4, Echo v5, Fiber v2, Fiber v3 and
+//     net/http. Each has Require
 //     (builds its own verifier, panics on an invalid configuration), New
 //     (shares one core.Verifier) and Profile (the verified profile of a
 //     request).

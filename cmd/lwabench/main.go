@@ -4,8 +4,8 @@
 //	go run ./cmd/lwabench                        # all adapters, 32 clients, 100 tokens, 20ms upstream, 3s per scenario
 //	go run ./cmd/lwabench -adapters gin,std -c 64 -d 10s
 //
-// For each adapter (gin, echo, fiber, std) it starts a server on loopback
-// with two routes that share one trivial handler: /bare, and /protected
+// For each adapter (gin, echo, echov5, fiber, fiberv3, std) it starts a
+// server on loopback with two routes that share one trivial handler: /bare, and /protected
 // behind the adapter's New(v). An in-process fake LWA server (package
 // lwatest), answering after -delay, is the upstream; -tokens distinct tokens
 // are issued for the run. Each scenario (bare and protected) first sends

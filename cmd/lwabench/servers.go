@@ -10,17 +10,21 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/gofiber/fiber/v2"
+	fiberv3 "github.com/gofiber/fiber/v3"
 	"github.com/labstack/echo/v4"
+	echov5 "github.com/labstack/echo/v5"
 
 	"github.com/go-lwa/lwa/core"
 	"github.com/go-lwa/lwa/echolwa"
+	"github.com/go-lwa/lwa/echov5lwa"
 	"github.com/go-lwa/lwa/fiberlwa"
+	"github.com/go-lwa/lwa/fiberv3lwa"
 	"github.com/go-lwa/lwa/ginlwa"
 	"github.com/go-lwa/lwa/stdlwa"
 )
 
 // adapterNames are the adapters lwabench knows, in the table's order.
-var adapterNames = []string{"gin", "echo", "fiber", "std"}
+var adapterNames = []string{"gin", "echo", "echov5", "fiber", "fiberv3", "std"}
 
 // The two routes of every server; both answer okBody with the same handler.
 const (
@@ -42,8 +46,11 @@ func startServer(name string, v *core.Verifier, addr string) (*server, error) {
 		return nil, err
 	}
 	url := "http://" + ln.Addr().String()
-	if name == "fiber" {
+	switch name {
+	case "fiber":
 		return startFiber(v, ln, url), nil
+	case "fiberv3":
+		return startFiberV3(v, ln, url), nil
 	}
 	var h http.Handler
 	switch name {
@@ -51,6 +58,8 @@ func startServer(name string, v *core.Verifier, addr string) (*server, error) {
 		h = ginRouter(v)
 	case "echo":
 		h = echoRouter(v)
+	case "echov5":
+		h = echoV5Router(v)
 	case "std":
 		h = stdRouter(v)
 	default:
@@ -91,6 +100,14 @@ func echoRouter(v *core.Verifier) http.Handler {
 	return e
 }
 
+func echoV5Router(v *core.Verifier) http.Handler {
+	ok := func(c *echov5.Context) error { return c.String(http.StatusOK, okBody) }
+	e := echov5.New()
+	e.GET(bareRoute, ok)
+	e.GET(protectedRoute, ok, echov5lwa.New(v))
+	return e
+}
+
 func stdRouter(v *core.Verifier) http.Handler {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(okBody))
@@ -108,6 +125,22 @@ func startFiber(v *core.Verifier, ln net.Listener, url string) *server {
 	app.Get(protectedRoute, fiberlwa.New(v), ok)
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
+	return &server{url: url, stop: func() error {
+		err := app.ShutdownWithTimeout(10 * time.Second)
+		if serr := <-served; serr != nil {
+			return serr
+		}
+		return err
+	}}
+}
+
+func startFiberV3(v *core.Verifier, ln net.Listener, url string) *server {
+	ok := func(c fiberv3.Ctx) error { return c.SendString(okBody) }
+	app := fiberv3.New()
+	app.Get(bareRoute, ok)
+	app.Get(protectedRoute, fiberv3lwa.New(v), ok)
+	served := make(chan error, 1)
+	go func() { served <- app.Listener(ln, fiberv3.ListenConfig{DisableStartupMessage: true}) }()
 	return &server{url: url, stop: func() error {
 		err := app.ShutdownWithTimeout(10 * time.Second)
 		if serr := <-served; serr != nil {

@@ -21,13 +21,20 @@ import (
 	"github.com/gofiber/fiber/v2"
 	fiberlogger "github.com/gofiber/fiber/v2/middleware/logger"
 	fiberrecover "github.com/gofiber/fiber/v2/middleware/recover"
+	fiberv3 "github.com/gofiber/fiber/v3"
+	fiberv3logger "github.com/gofiber/fiber/v3/middleware/logger"
+	fiberv3recover "github.com/gofiber/fiber/v3/middleware/recover"
 	"github.com/labstack/echo/v4"
 	echomw "github.com/labstack/echo/v4/middleware"
+	echov5 "github.com/labstack/echo/v5"
+	echov5mw "github.com/labstack/echo/v5/middleware"
 	"go.uber.org/goleak"
 
 	"github.com/go-lwa/lwa/core"
 	"github.com/go-lwa/lwa/echolwa"
+	"github.com/go-lwa/lwa/echov5lwa"
 	"github.com/go-lwa/lwa/fiberlwa"
+	"github.com/go-lwa/lwa/fiberv3lwa"
 	"github.com/go-lwa/lwa/ginlwa"
 	"github.com/go-lwa/lwa/lwatest"
 	"github.com/go-lwa/lwa/stdlwa"
@@ -199,6 +206,68 @@ var adapters = []adapter{
 		t.Cleanup(func() {
 			if err := app.ShutdownWithTimeout(5 * time.Second); err != nil {
 				t.Errorf("fiber shutdown: %v", err)
+			}
+			<-done
+		})
+		return "http://" + ln.Addr().String()
+	}},
+	{"echov5lwa", func(t *testing.T, v *core.Verifier, fw io.Writer, got *errs) string {
+		e := echov5.New()
+		// Echo v5 logs through its *slog.Logger: its request logger (which
+		// logs the error the middleware returned) and its recovery.
+		e.Logger = slog.New(slog.NewTextHandler(fw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		e.Use(echov5mw.RequestLogger(), echov5mw.Recover())
+		e.HTTPErrorHandler = func(c *echov5.Context, err error) {
+			// The request logger (HandleError) calls it first, then Echo
+			// again with the same error once the answer is written.
+			if r, _ := echov5.UnwrapResponse(c.Response()); r != nil && r.Committed {
+				return
+			}
+			got.add(err)
+			echov5.DefaultHTTPErrorHandler(true)(c, err) // true: the error's text in the body too
+		}
+		e.Any(route, func(c *echov5.Context) error {
+			p, ok := echov5lwa.Profile(c)
+			return c.Blob(http.StatusOK, "application/json", reply(p, ok))
+		}, echov5lwa.New(v))
+		return serveHTTP(t, e, fw)
+	}},
+	{"fiberv3lwa", func(t *testing.T, v *core.Verifier, fw io.Writer, got *errs) string {
+		// The custom handler hands the rejection on to the app's
+		// ErrorHandler, which logs it (the logger's ${error}) and renders it
+		// with c.JSON: the rejection marshals to the table's body, and
+		// carries its status as a *fiber.Error.
+		app := fiberv3.New(fiberv3.Config{ErrorHandler: func(c fiberv3.Ctx, err error) error {
+			var fe *fiberv3.Error
+			if !errors.As(err, &fe) {
+				return fiberv3.DefaultErrorHandler(c, err)
+			}
+			return c.Status(fe.Code).JSON(err)
+		}})
+		app.Use(fiberv3logger.New(fiberv3logger.Config{
+			Stream: fw,
+			// Without ${time}, whose refresher goroutine never stops; with
+			// the full URL, the error, the response body and the challenge
+			// header.
+			Format: "${status} | ${latency} | ${ip} | ${method} | ${url} | ${error} | ${respHeader:WWW-Authenticate} | ${resBody}\n",
+		}), fiberv3recover.New())
+		app.All(route, fiberv3lwa.New(v, fiberv3lwa.Config{ErrorHandler: func(c fiberv3.Ctx, err error) error {
+			got.add(err)
+			return err
+		}}), func(c fiberv3.Ctx) error {
+			p, ok := fiberv3lwa.Profile(c)
+			c.Set("Content-Type", "application/json")
+			return c.Send(reply(p, ok))
+		})
+		ln := listen(t)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			app.Listener(ln, fiberv3.ListenConfig{DisableStartupMessage: true})
+		}()
+		t.Cleanup(func() {
+			if err := app.ShutdownWithTimeout(5 * time.Second); err != nil {
+				t.Errorf("fiber v3 shutdown: %v", err)
 			}
 			<-done
 		})

@@ -1,5 +1,6 @@
 // Package conformance is the one test suite that every adapter of this
-// module (ginlwa, echolwa, fiberlwa, stdlwa) passes, on a real loopback
+// module (ginlwa, echolwa, echov5lwa, fiberlwa, fiberv3lwa, stdlwa) passes,
+// on a real loopback
 // server, against the fake LWA server of package lwatest.
 //
 // An adapter's test describes how to serve a protected route (Adapter) and
@@ -61,7 +62,7 @@ type Adapter struct {
 	Require func(opts ...core.Option)
 
 	// TrailingNewline says that the adapter's rejection bodies are core's
-	// body followed by "\n" (Echo's HTTPErrorHandler encodes with
+	// body followed by "\n" (Echo's HTTPErrorHandler, v4 and v5, encodes with
 	// json.Encoder); every other byte must be the same.
 	TrailingNewline bool
 }
@@ -546,8 +547,11 @@ func testPreflight(t *testing.T, a Adapter) {
 	})
 	t.Run("PassPreflight", func(t *testing.T) {
 		e := newEnv(t, a, Setup{Policy: core.Policy{PassPreflight: true}})
+		tok, _ := e.issue("alice")
 		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "GET"), nil)
+		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "GET", auth, bearer(tok)), nil) // not even read
 		e.noUpstream(t)
+		e.reject(t, e.do(t, http.MethodOptions, ""), 400, core.CodeInvalidRequest, "")
 	})
 	t.Run("CheckPreflight", func(t *testing.T) {
 		e := newEnv(t, a, Setup{Policy: core.Policy{CheckPreflight: true}})
