@@ -1,7 +1,6 @@
 // Package conformance is the one test suite that every adapter of this
 // module (ginlwa, echolwa, echov5lwa, fiberlwa, fiberv3lwa, stdlwa) passes,
-// on a real loopback
-// server, against the fake LWA server of package lwatest.
+// on a real loopback server, against the fake LWA server of package lwatest.
 //
 // An adapter's test describes how to serve a protected route (Adapter) and
 // calls Run. The suite covers every row of the error table, every token
