@@ -164,24 +164,27 @@ func (o *Observer) Close() error {
 }
 
 // moduleVersion returns the version of this module in the running binary,
-// or "devel" when it is unknown (tests, a replaced module).
+// or "devel" when it is unknown (tests, a module replaced by a directory).
 func moduleVersion() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "devel"
 	}
-	if bi.Main.Path == ScopeName && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	var candidates []string
+	if bi.Main.Path == ScopeName {
+		candidates = append(candidates, bi.Main.Version)
 	}
 	for _, m := range bi.Deps {
-		if m.Path != ScopeName {
-			continue
+		if m.Path == ScopeName {
+			if m.Replace != nil {
+				candidates = append(candidates, m.Replace.Version)
+			}
+			candidates = append(candidates, m.Version)
 		}
-		if m.Replace != nil && m.Replace.Version != "" {
-			return m.Replace.Version
-		}
-		if m.Version != "" && m.Version != "(devel)" {
-			return m.Version
+	}
+	for _, v := range candidates {
+		if v != "" && v != "(devel)" {
+			return v
 		}
 	}
 	return "devel"
