@@ -1,15 +1,17 @@
 package core
 
-// tokenInfo is tokeninfo's documented answer. Pointers tell a missing member
-// from a zero one: aud, user_id and exp are required.
-type tokenInfo struct {
+// tokenInfoAnswer is tokeninfo's documented answer. Pointers tell a missing
+// member from a zero one: aud, user_id and exp are required; iat is read
+// when present.
+type tokenInfoAnswer struct {
 	UserID *string
 	Aud    *string
 	Exp    *int64 // seconds remaining
+	Iat    *int64 // Unix time of issue
 }
 
-func (t *tokenInfo) fields() map[string]any {
-	return map[string]any{"user_id": &t.UserID, "aud": &t.Aud, "exp": &t.Exp}
+func (t *tokenInfoAnswer) fields() map[string]any {
+	return map[string]any{"user_id": &t.UserID, "aud": &t.Aud, "exp": &t.Exp, "iat": &t.Iat}
 }
 
 // profileAnswer is the profile endpoint's documented answer; user_id is

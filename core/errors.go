@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Error codes written in the "error" member of a rejection's JSON body. They
@@ -42,6 +43,15 @@ var (
 	// ErrUpstreamTimeout: Amazon did not answer within the verification
 	// timeout (504 server_error).
 	ErrUpstreamTimeout = errors.New("lwa: upstream timeout")
+	// ErrUpstreamUnavailable: Amazon failed repeatedly and the circuit
+	// breaker stopped asking it for a moment (503 server_error, with
+	// Retry-After).
+	ErrUpstreamUnavailable = errors.New("lwa: upstream unavailable")
+	// ErrOverloaded: too many verifications are already waiting for a
+	// concurrency slot (WithMaxPendingVerifications): a new token is
+	// answered at once instead of queueing (503 server_error, with
+	// Retry-After).
+	ErrOverloaded = errors.New("lwa: too many verifications waiting")
 	// ErrPreflight: not a rejection but the middleware's own answer to a CORS
 	// preflight request (204 No Content, no body, no error code). Adapters
 	// write it as a bare 204 and call nothing after the middleware.
@@ -67,6 +77,9 @@ type Error struct {
 	// RequestID is Amazon's x-amzn-RequestId of the answer that decided the
 	// rejection, when there was one; useful when talking to Amazon support.
 	RequestID string
+	// RetryAfter, when positive, is sent as a Retry-After header (in whole
+	// seconds, rounded up): on 503s, when the client may try again.
+	RetryAfter time.Duration
 
 	kind  error // one of the sentinels
 	cause error // what went wrong underneath; may be nil
@@ -124,6 +137,8 @@ func newError(kind error, description string, cause error) *Error {
 		e.Status, e.Code = 404, CodeNotFound
 	case ErrUpstreamTimeout:
 		e.Status, e.Code = 504, CodeServerError
+	case ErrUpstreamUnavailable, ErrOverloaded:
+		e.Status, e.Code = 503, CodeServerError
 	default:
 		e.Status, e.Code = 502, CodeServerError
 	}
@@ -153,4 +168,9 @@ func AsError(err error) *Error {
 		return e
 	}
 	return &Error{Status: 500, Code: CodeServerError, Description: "internal error", cause: err}
+}
+
+// errRevoked answers a token this server revoked (Revoke, RevokeUser).
+func errRevoked() *Error {
+	return newError(ErrInvalidToken, "the access token is expired, revoked, malformed or unknown", nil)
 }

@@ -44,6 +44,9 @@ var sentinels = []error{
 	core.ErrNotOurToken,
 	core.ErrUpstream,
 	core.ErrUpstreamTimeout,
+	core.ErrUpstreamUnavailable,
+	core.ErrOverloaded,
+	core.ErrPreflight,
 }
 
 // discardLogger keeps upstream-failure warnings out of the test output.

@@ -67,10 +67,11 @@ func (r *Request) IsPreflight() bool {
 // rejection, a *Error. A CORS preflight is answered with a *Error that
 // matches ErrPreflight (status 204, no body): the adapter writes it as a bare
 // 204 and never calls the next handler nor the app's error handler, unless
-// the Policy says PassPreflight or CheckPreflight. The query-string source is ignored when the Verifier
-// was built with WithQueryToken(false).
+// the Policy says PassPreflight or CheckPreflight. The query-string source
+// is ignored when the Verifier was built with WithQueryToken(false).
 func (v *Verifier) Authenticate(ctx context.Context, r *Request, pol Policy) (context.Context, *Profile, error) {
 	if !pol.CheckPreflight && r.IsPreflight() {
+		v.observeRequest(ctx, OutcomeAnonymous, "")
 		if pol.PassPreflight {
 			return ctx, nil, nil
 		}
@@ -82,18 +83,27 @@ func (v *Verifier) Authenticate(ctx context.Context, r *Request, pol Policy) (co
 	}
 	token, err := ExtractToken(src)
 	if err == nil {
-		var p *Profile
-		if p, err = v.verify(ctx, token); err == nil {
-			return newContextShared(ctx, p), p, nil
+		var e *entry
+		if e, err = v.verify(ctx, token); err == nil {
+			v.observeRequest(ctx, OutcomeAuthenticated, "")
+			return newContextShared(ctx, e), &e.profile, nil
 		}
 	} else if pol.Optional && errors.Is(err, ErrMissingToken) {
+		v.observeRequest(ctx, OutcomeAnonymous, "")
 		return ctx, nil, nil
 	}
+	e := AsError(err)
+	v.observeRequest(ctx, OutcomeRejected, e.Code)
 	if v.log.Enabled(ctx, slog.LevelDebug) {
-		e := AsError(err)
 		v.log.LogAttrs(ctx, slog.LevelDebug, "lwa: request rejected",
 			slog.Int("status", e.Status), slog.String("code", e.Code),
 			slog.String("description", e.Description), slog.String("request_id", e.RequestID))
 	}
 	return ctx, nil, err
+}
+
+func (v *Verifier) observeRequest(ctx context.Context, o Outcome, code string) {
+	if v.obs != nil {
+		v.obs.Request(ctx, RequestEvent{Outcome: o, Code: code})
+	}
 }

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -30,18 +31,30 @@ func TestAuthenticatePolicies(t *testing.T) {
 	ctx := context.Background()
 	none := &core.Request{Method: http.MethodGet}
 
-	t.Run("preflight passes without a token", func(t *testing.T) {
+	t.Run("preflight is answered by the middleware", func(t *testing.T) {
 		got, p, err := v.Authenticate(ctx, preflight(core.TokenSources{}), core.Policy{})
-		require.NoError(t, err)
+		e := requireRejection(t, err, http.StatusNoContent, "", core.ErrPreflight)
+		assert.Empty(t, e.WWWAuthenticate())
 		assert.Nil(t, p)
 		assert.Equal(t, ctx, got)
+		w := httptest.NewRecorder()
+		core.WriteError(w, err)
+		assert.Equal(t, http.StatusNoContent, w.Code)
+		assert.Empty(t, w.Body.String(), "a bare 204")
+		assert.Empty(t, w.Header().Get("Content-Type"))
 	})
 	t.Run("preflight is not verified, even with a bad token", func(t *testing.T) {
 		srv.ResetCalls()
 		_, p, err := v.Authenticate(ctx, preflight(core.TokenSources{AmzAccessToken: []string{bad}}), core.Policy{})
-		require.NoError(t, err)
+		require.ErrorIs(t, err, core.ErrPreflight)
 		assert.Nil(t, p)
 		assert.Zero(t, srv.CallCount(lwatest.TokenInfo))
+	})
+	t.Run("PassPreflight lets a preflight through without a profile", func(t *testing.T) {
+		got, p, err := v.Authenticate(ctx, preflight(core.TokenSources{}), core.Policy{PassPreflight: true})
+		require.NoError(t, err)
+		assert.Nil(t, p)
+		assert.Equal(t, ctx, got)
 	})
 	t.Run("CheckPreflight subjects preflights to the check", func(t *testing.T) {
 		_, p, err := v.Authenticate(ctx, preflight(core.TokenSources{}), core.Policy{CheckPreflight: true})

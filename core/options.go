@@ -38,6 +38,20 @@ const (
 	DefaultCacheSize        = 100_000
 	DefaultNegativeCacheTTL = 10 * time.Second
 	DefaultMaxConcurrent    = 64
+	// DefaultMaxPending bounds the verifications waiting for a slot.
+	DefaultMaxPending = 4096
+	// DefaultLocalCacheTTL caps the local tier's trust when a shared cache
+	// is configured, so that a missed invalidation heals in bounded time.
+	DefaultLocalCacheTTL = 30 * time.Second
+	// DefaultRefreshAhead is the last part of an entry's trust window in
+	// which a use re-verifies it in the background.
+	DefaultRefreshAhead = 0.2
+	// DefaultBreakerFailures is how many upstream failures in a row open the
+	// circuit breaker.
+	DefaultBreakerFailures = 5
+	// DefaultBreakerCooldown is how long an open breaker waits before it
+	// lets one probe verification through.
+	DefaultBreakerCooldown = 2 * time.Second
 )
 
 // maxUpstreamBody bounds every answer read from Amazon.
@@ -64,6 +78,12 @@ type config struct {
 	nowNano       func() int64 // tests only: the cache's clock
 	shared        SharedCache
 	observer      Observer
+	maxPending    int
+	localTTL      time.Duration
+	staleIfError  time.Duration
+	refreshAhead  float64
+	breakerFails  int
+	breakerCool   time.Duration
 }
 
 // WithClientID sets the accepted audiences: the LWA client IDs ("Security
@@ -128,6 +148,57 @@ func WithMaxConcurrentVerifications(n int) Option {
 	return func(c *config) { c.maxConcurrent = n }
 }
 
+// WithMaxPendingVerifications bounds how many verifications may wait for a
+// concurrency slot (WithMaxConcurrentVerifications). Past the bound, a new
+// token is answered at once with 503 server_error and Retry-After
+// (ErrOverloaded) instead of queueing: a flood of distinct tokens cannot
+// pile up goroutines and memory. A verification whose callers have all gone
+// before it got a slot is abandoned and never asks Amazon. Default 4096.
+func WithMaxPendingVerifications(n int) Option {
+	return func(c *config) { c.maxPending = n }
+}
+
+// WithLocalCacheTTL caps how long the local tier trusts an entry when a
+// shared cache is configured (WithSharedCache): the worst-case delay with
+// which a replica that missed an invalidation message (Forget, Revoke,
+// RevokeUser) still honours it. Without a shared cache, WithCacheTTL alone
+// applies. Default 30 s.
+func WithLocalCacheTTL(d time.Duration) Option {
+	return func(c *config) { c.localTTL = d }
+}
+
+// WithStaleIfError lets the verifier, while Amazon fails (5xx, a timeout, an
+// answer that is not the documented JSON, the circuit breaker open), keep
+// accepting a token it verified before for up to d past the end of its
+// normal trust (WithCacheTTL), never past the token's own expiry at Amazon,
+// and never a token that was forgotten or revoked. It trades a longer
+// revocation lag during an outage (by at most d) for customers who do not
+// notice the outage. Default 0: off.
+func WithStaleIfError(d time.Duration) Option {
+	return func(c *config) { c.staleIfError = d }
+}
+
+// WithRefreshAhead sets the last part of an entry's trust window, as a
+// fraction of it (0 to 0.9), in which a use of the token re-verifies it in
+// the background while the request is answered from memory: a token in
+// steady use never makes a request wait for Amazon. The re-verification is
+// coalesced, and one Amazon rejects drops the entry. 0 turns it off.
+// Default 0.2.
+func WithRefreshAhead(fraction float64) Option {
+	return func(c *config) { c.refreshAhead = fraction }
+}
+
+// WithCircuitBreaker sets the circuit breaker: after failures upstream
+// failures or timeouts in a row (Amazon's documented rejections are never
+// failures), new verifications fail at once with 503 server_error and a
+// Retry-After header (ErrUpstreamUnavailable) instead of each waiting for
+// the timeout; after cooldown one probe verification is let through, and
+// its success closes the breaker. failures 0 turns the breaker off.
+// Default 5 failures, 2 s.
+func WithCircuitBreaker(failures int, cooldown time.Duration) Option {
+	return func(c *config) { c.breakerFails, c.breakerCool = failures, cooldown }
+}
+
 // WithRequiredFields rejects, with 401 insufficient_scope, a token whose
 // profile lacks any of the named fields (FieldEmail, FieldName,
 // FieldPostalCode): the customer did not grant the scope the app needs.
@@ -158,6 +229,11 @@ func newConfig(opts []Option) (*config, error) {
 		cacheSize:     DefaultCacheSize,
 		negativeTTL:   DefaultNegativeCacheTTL,
 		maxConcurrent: DefaultMaxConcurrent,
+		maxPending:    DefaultMaxPending,
+		localTTL:      DefaultLocalCacheTTL,
+		refreshAhead:  DefaultRefreshAhead,
+		breakerFails:  DefaultBreakerFailures,
+		breakerCool:   DefaultBreakerCooldown,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -199,6 +275,16 @@ func newConfig(opts []Option) (*config, error) {
 		return nil, fmt.Errorf("lwa: cache size must be positive, got %d", c.cacheSize)
 	case c.maxConcurrent <= 0:
 		return nil, fmt.Errorf("lwa: max concurrent verifications must be positive, got %d", c.maxConcurrent)
+	case c.maxPending <= 0:
+		return nil, fmt.Errorf("lwa: max pending verifications must be positive, got %d", c.maxPending)
+	case c.localTTL <= 0:
+		return nil, fmt.Errorf("lwa: local cache TTL must be positive, got %v", c.localTTL)
+	case c.staleIfError < 0:
+		return nil, fmt.Errorf("lwa: stale-if-error window must not be negative, got %v", c.staleIfError)
+	case c.refreshAhead < 0 || c.refreshAhead > 0.9:
+		return nil, fmt.Errorf("lwa: refresh-ahead fraction must be within [0, 0.9], got %v", c.refreshAhead)
+	case c.breakerFails < 0 || (c.breakerFails > 0 && c.breakerCool <= 0):
+		return nil, fmt.Errorf("lwa: circuit breaker wants failures >= 0 and a positive cooldown, got %d, %v", c.breakerFails, c.breakerCool)
 	}
 	for _, f := range c.required {
 		if f != FieldEmail && f != FieldName && f != FieldPostalCode {

@@ -3,7 +3,9 @@ package core
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // ContentTypeJSON is the Content-Type of every rejection body.
@@ -71,14 +73,25 @@ func writeQuoted(b *strings.Builder, s string) {
 }
 
 // SetHeaders calls set with each response header of the rejection:
-// Content-Type application/json, Cache-Control no-store, and
-// WWW-Authenticate on 400 and 401. Adapters pass their framework's header
+// Content-Type application/json, Cache-Control no-store, WWW-Authenticate on
+// 400 and 401, and Retry-After when RetryAfter is set. Adapters pass their framework's header
 // setter, so every adapter answers with the same headers.
 func (e *Error) SetHeaders(set func(key, value string)) {
 	set("Content-Type", ContentTypeJSON)
+	e.SetAuthHeaders(set)
+}
+
+// SetAuthHeaders calls set with the response headers of the rejection that
+// do not describe its body: Cache-Control no-store, WWW-Authenticate on 400
+// and 401, and Retry-After when RetryAfter is set. An adapter that lets the
+// app render the body (Echo's HTTPErrorHandler) adds only these.
+func (e *Error) SetAuthHeaders(set func(key, value string)) {
 	set("Cache-Control", "no-store")
 	if c := e.WWWAuthenticate(); c != "" {
 		set("WWW-Authenticate", c)
+	}
+	if e.RetryAfter > 0 {
+		set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 }
 
@@ -97,10 +110,59 @@ func WriteError(w http.ResponseWriter, err error) {
 		return
 	}
 	e.SetHeaders(w.Header().Set)
-	status := e.Status
-	if status < 400 || status > 599 {
-		status = http.StatusInternalServerError // a rejection is never a success
-	}
-	w.WriteHeader(status)
+	w.WriteHeader(RejectionStatus(e)) // a rejection is never a success
 	_, _ = w.Write(e.Body())
 }
+
+// RejectionWriter is the http.ResponseWriter a custom error handler writes
+// through (see GuardRejection): it never lets a rejection become a success.
+type RejectionWriter struct {
+	http.ResponseWriter
+	status  int
+	written bool
+}
+
+// GuardRejection wraps w for a custom error handler answering e: a 1xx or
+// 2xx status it writes (or the implicit 200 of a Write without WriteHeader)
+// becomes e's status, so that a careless handler cannot turn a rejection
+// into a success. Written reports whether the handler wrote anything; if
+// not, the adapter writes the default error.
+func GuardRejection(w http.ResponseWriter, e *Error) *RejectionWriter {
+	return &RejectionWriter{ResponseWriter: w, status: RejectionStatus(e)}
+}
+
+// RejectionStatus is the status to answer e with: its own, or 500 when a
+// hand-made *Error carries one outside 400–599.
+func RejectionStatus(e *Error) int {
+	if e.Status < 400 || e.Status > 599 {
+		return http.StatusInternalServerError
+	}
+	return e.Status
+}
+
+// WriteHeader writes code, or the rejection's status in place of a 1xx or
+// 2xx code.
+func (w *RejectionWriter) WriteHeader(code int) {
+	if w.written {
+		return
+	}
+	w.written = true
+	if code < 300 {
+		code = w.status
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write writes b, after the rejection's status if no status was written.
+func (w *RejectionWriter) Write(b []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(w.status)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Written reports whether anything was written.
+func (w *RejectionWriter) Written() bool { return w.written }
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *RejectionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

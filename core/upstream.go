@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,6 +22,7 @@ const userAgent = "go-lwa (+https://github.com/go-lwa/lwa)"
 
 // answer is one upstream call's outcome: a decoded body, or a *Error.
 type answer struct {
+	status    int // 0 when no answer arrived
 	body      []byte
 	requestID string
 	err       *Error
@@ -52,10 +54,80 @@ func newDefaultClient(maxConns int) (*http.Client, *http.Transport) {
 	}, t
 }
 
+// The two upstream endpoints, as the Observer and errors name them.
+const (
+	endpointTokenInfo = "tokeninfo"
+	endpointProfile   = "profile"
+)
+
+// noRedirects returns a shallow copy of the user's client that never
+// follows a redirect (a redirect must not carry a token elsewhere). The
+// user's client itself is never modified.
+func noRedirects(c *http.Client) *http.Client {
+	cp := *c
+	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cp
+}
+
+// call makes one upstream call, reported to the Observer.
+func (v *Verifier) call(ctx context.Context, endpoint, rawURL, token string) answer {
+	if v.obs == nil {
+		return v.get(ctx, endpoint, rawURL, token)
+	}
+	c := UpstreamCall{Endpoint: endpoint, Method: http.MethodGet, URL: redactURL(rawURL)}
+	if u, err := url.Parse(c.URL); err == nil {
+		c.ServerAddress = u.Hostname()
+		c.ServerPort, _ = strconv.Atoi(u.Port())
+		if c.ServerPort == 0 {
+			c.ServerPort = 443
+			if u.Scheme == "http" {
+				c.ServerPort = 80
+			}
+		}
+	}
+	start := time.Now()
+	ctx = v.obs.UpstreamStart(ctx, c)
+	a := v.get(ctx, endpoint, rawURL, token)
+	ev := UpstreamEvent{UpstreamCall: c, StatusCode: a.status, Duration: time.Since(start)}
+	if a.err != nil && !cacheable(a.err) {
+		ev.ErrorType = a.errorType()
+	}
+	v.obs.UpstreamEnd(ctx, ev)
+	return a
+}
+
+// redactURL replaces the access_token query value of an upstream URL.
+func redactURL(raw string) string {
+	base, q, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw
+	}
+	parts := strings.Split(q, "&")
+	for i, p := range parts {
+		if k, _, _ := strings.Cut(p, "="); k == QueryAccessToken {
+			parts[i] = QueryAccessToken + "=REDACTED"
+		}
+	}
+	return base + "?" + strings.Join(parts, "&")
+}
+
+// errorType classifies a failed call for the Observer: "timeout",
+// "transport", or the HTTP status it answered.
+func (a answer) errorType() string {
+	switch {
+	case a.err.kind == ErrUpstreamTimeout:
+		return "timeout"
+	case a.status == 0:
+		return "transport"
+	default:
+		return strconv.Itoa(a.status)
+	}
+}
+
 // get makes one upstream call and returns its body when Amazon answered 200
 // with JSON, or the rejection its answer means. token is only used to build
 // the request and to scrub errors.
-func (v *Verifier) get(ctx context.Context, endpoint, rawURL, token string, bearer bool) answer {
+func (v *Verifier) get(ctx context.Context, endpoint, rawURL, token string) answer {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return answer{err: newError(ErrUpstream, "could not build the upstream request", errors.New("invalid upstream URL"))}
@@ -63,7 +135,7 @@ func (v *Verifier) get(ctx context.Context, endpoint, rawURL, token string, bear
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Accept-Language", "en-US")
 	req.Header.Set("User-Agent", userAgent)
-	if bearer {
+	if endpoint == endpointProfile {
 		req.Header.Set("Authorization", "bearer "+token)
 	}
 	resp, err := v.client.Do(req)
@@ -71,7 +143,7 @@ func (v *Verifier) get(ctx context.Context, endpoint, rawURL, token string, bear
 		return answer{err: v.transportError(ctx, endpoint, err, token)}
 	}
 	defer resp.Body.Close()
-	a := answer{requestID: cleanRequestID(resp.Header.Get("x-amzn-RequestId"))}
+	a := answer{status: resp.StatusCode, requestID: cleanRequestID(resp.Header.Get("x-amzn-RequestId"))}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxUpstreamBody+1))
 	switch {
 	case err != nil:
@@ -95,18 +167,27 @@ func (v *Verifier) get(ctx context.Context, endpoint, rawURL, token string, bear
 	return a
 }
 
-// rejectionOf maps Amazon's documented 400 and 401 answers: 400 means the
-// token is expired, revoked, malformed or unknown; 401 means a missing scope.
-// An error body that is not the documented JSON is an upstream failure.
+// rejectionOf maps Amazon's documented error answers, and only those:
+// tokeninfo answers 400 invalid_token (or invalid_request) for a token that
+// is expired, revoked, malformed or unknown; profile answers the same with
+// 400, and 401 insufficient_scope (or invalid_token) for a missing scope.
+// Anything else (tokeninfo answering 401, an unknown code, a body that is not
+// the documented JSON) is an upstream failure: a 502, never remembered.
 func rejectionOf(endpoint string, status int, body []byte) *Error {
 	var code *string
 	if decodeFlat(body, map[string]any{"error": &code}) != nil || code == nil {
 		return badAnswer(endpoint, status, "error answer is not the documented JSON")
 	}
-	if status == http.StatusUnauthorized && *code != CodeInvalidToken {
+	invalid := *code == CodeInvalidToken || *code == CodeInvalidRequest
+	switch {
+	case status == http.StatusBadRequest && invalid:
+		return newError(ErrInvalidToken, "the access token is expired, revoked, malformed or unknown", nil)
+	case endpoint == endpointProfile && status == http.StatusUnauthorized && *code == CodeInsufficientScope:
 		return newError(ErrInsufficientScope, "the access token does not grant the scope this app requires", nil)
+	case endpoint == endpointProfile && status == http.StatusUnauthorized && *code == CodeInvalidToken:
+		return newError(ErrInvalidToken, "the access token is expired, revoked, malformed or unknown", nil)
 	}
-	return newError(ErrInvalidToken, "the access token is expired, revoked, malformed or unknown", nil)
+	return badAnswer(endpoint, status, "error answer is not one Amazon documents")
 }
 
 // badAnswer is a 502 for an answer that is not Amazon's documented one.

@@ -188,11 +188,27 @@ func errorTable() []tableRow {
 			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.TokenInfo,
 		},
 		{
+			// Not one of Amazon's documented answers: a 502, never cached.
 			name: "profile of another customer",
 			setup: failWith(lwatest.ProfileEndpoint, lwatest.Failure{Body: profileBody(core.Profile{
 				UserID: "amzn1.account.MALLORY000000000000000000000", Name: "Mallory",
 			})}),
-			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.ProfileEndpoint,
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.ProfileEndpoint,
+		},
+		{
+			name:   "profile with an empty user_id",
+			setup:  failWith(lwatest.ProfileEndpoint, lwatest.Failure{Body: `{"user_id":"","name":"Nobody"}`}),
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.ProfileEndpoint,
+		},
+		{
+			name:   "tokeninfo answers 401",
+			setup:  failWith(lwatest.TokenInfo, lwatest.Failure{Status: 401}),
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.TokenInfo,
+		},
+		{
+			name:   "profile answers 400 with an undocumented code",
+			setup:  failWith(lwatest.ProfileEndpoint, lwatest.Failure{Status: 400, Body: `{"error":"slow_down","error_description":"x"}`}),
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.ProfileEndpoint,
 		},
 		{
 			name:   "Amazon answers 400 invalid_request",

@@ -10,14 +10,21 @@
 // A rejection is returned as an *echo.HTTPError whose Message and Internal
 // are the *core.Error: Echo's default HTTPErrorHandler writes the JSON body
 // of the error table in package core, and a custom HTTPErrorHandler can get
-// at the *core.Error with errors.As. The response headers of the rejection
-// (Content-Type, Cache-Control and, on 400 and 401, WWW-Authenticate) are
-// already set when the error is returned.
+// at the *core.Error with errors.As and render whatever it likes (HTML
+// included): the middleware sets no header before it renders. When the
+// rejection's status is written, Cache-Control: no-store and, on 400 and
+// 401, WWW-Authenticate are added unless the handler set them; a 1xx or 2xx
+// status is replaced by the rejection's, so no handler can turn a rejection
+// into a success. A CORS preflight is answered 204 by the middleware (see
+// core.Policy).
 //
 //	e := echo.New()
 //	e.Use(echolwa.Require()) // client ID from LWA_CLIENT_ID
 //	e.GET("/me", func(c echo.Context) error {
-//		p, _ := echolwa.Profile(c)
+//		p, ok := echolwa.Profile(c)
+//		if !ok {
+//			return echo.ErrUnauthorized
+//		}
 //		return c.JSON(http.StatusOK, p)
 //	})
 //
@@ -27,6 +34,9 @@
 package echolwa
 
 import (
+	"errors"
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -52,8 +62,10 @@ type Config struct {
 
 	// ErrorHandler, when set, handles rejected requests instead of the
 	// default, which returns an *echo.HTTPError for Echo's HTTPErrorHandler.
-	// The middleware returns what it returns; the next handler is never
-	// called.
+	// The middleware returns what it returns (an error goes on to Echo's
+	// HTTPErrorHandler); if it returns nil without writing a response, the
+	// default *echo.HTTPError is returned instead. The next handler is
+	// never called.
 	ErrorHandler func(c echo.Context, err *core.Error) error
 }
 
@@ -76,9 +88,9 @@ func Require(opts ...core.Option) echo.MiddlewareFunc {
 //
 // A request with a verified token reaches next with its profile stored (read
 // it with Profile or core.FromContext(c.Request().Context())). A request that
-// passes without a token (an optional route, a skipped request, a CORS
-// preflight) reaches next without a profile. Any other request is rejected
-// and never reaches next.
+// passes without a token (an optional route, a skipped request) reaches next
+// without a profile. A CORS preflight is answered 204. Any other request is
+// rejected and never reaches next.
 func New(v *core.Verifier, cfg ...Config) echo.MiddlewareFunc {
 	if v == nil || len(cfg) > 1 {
 		panic("echolwa.New: want a non-nil *core.Verifier and at most one Config")
@@ -97,11 +109,30 @@ func New(v *core.Verifier, cfg ...Config) echo.MiddlewareFunc {
 			ctx, p, err := v.Authenticate(r.Context(), &req, conf.Policy)
 			if err != nil {
 				e := core.AsError(err)
-				if conf.ErrorHandler != nil {
-					return conf.ErrorHandler(c, e)
+				if errors.Is(e, core.ErrPreflight) {
+					return c.NoContent(http.StatusNoContent)
 				}
-				e.SetHeaders(c.Response().Header().Set)
-				return &echo.HTTPError{Code: e.Status, Message: e, Internal: e}
+				res := c.Response()
+				status := core.RejectionStatus(e)
+				res.Before(func() {
+					if res.Status < http.StatusMultipleChoices {
+						res.Status = status
+					}
+					if res.Status == status {
+						h := res.Header()
+						e.SetAuthHeaders(func(k, v string) {
+							if h.Get(k) == "" {
+								h.Set(k, v)
+							}
+						})
+					}
+				})
+				if conf.ErrorHandler != nil {
+					if herr := conf.ErrorHandler(c, e); herr != nil || res.Committed {
+						return herr
+					}
+				}
+				return &echo.HTTPError{Code: status, Message: e, Internal: e}
 			}
 			if p != nil {
 				c.Set(ProfileKey, p)

@@ -11,7 +11,10 @@
 //	app := fiber.New()
 //	app.Use(fiberlwa.Require()) // client ID from LWA_CLIENT_ID
 //	app.Get("/me", func(c *fiber.Ctx) error {
-//		p, _ := fiberlwa.Profile(c)
+//		p, ok := fiberlwa.Profile(c)
+//		if !ok {
+//			return fiber.ErrUnauthorized
+//		}
 //		return c.JSON(p)
 //	})
 //
@@ -24,6 +27,8 @@
 package fiberlwa
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
@@ -48,8 +53,15 @@ type Config struct {
 	Next func(c *fiber.Ctx) bool
 
 	// ErrorHandler, when set, answers rejected requests instead of the
-	// default JSON error. Its error is always a *core.Error; the middleware
-	// returns what it returns, and the next handler is never called.
+	// default JSON error. Its error is always a *core.Error. If it returns
+	// nil without writing a body, the default JSON error is written; a 1xx
+	// or 2xx status it sets is replaced by the rejection's. If it returns an
+	// error, that goes on to the app's fiber.Config.ErrorHandler; a
+	// *core.Error is handed on so that errors.As finds it both as a
+	// *core.Error and as a *fiber.Error carrying the table's status, which
+	// fiber.DefaultErrorHandler answers with. Fiber cannot stop this handler
+	// from calling c.Next(): doing so runs the protected handlers without a
+	// profile, so never call it here.
 	ErrorHandler fiber.ErrorHandler
 
 	// SuccessHandler, when set, runs instead of c.Next() for requests that
@@ -76,8 +88,9 @@ func Require(opts ...core.Option) fiber.Handler {
 //
 // A request with a verified token goes on with its profile stored (read it
 // with Profile or core.FromContext(c.UserContext())). A request that passes
-// without a token (an optional route, a CORS preflight) goes on without a
-// profile. Any other request is rejected and goes no further.
+// without a token (an optional route, a skipped request) goes on without a
+// profile. A CORS preflight is answered 204 by the middleware (see
+// core.Policy). Any other request is rejected and goes no further.
 func New(v *core.Verifier, cfg ...Config) fiber.Handler {
 	if v == nil || len(cfg) > 1 {
 		panic("fiberlwa.New: want a non-nil *core.Verifier and at most one Config")
@@ -85,9 +98,6 @@ func New(v *core.Verifier, cfg ...Config) fiber.Handler {
 	var conf Config
 	if len(cfg) == 1 {
 		conf = cfg[0]
-	}
-	if conf.ErrorHandler == nil {
-		conf.ErrorHandler = writeError
 	}
 	if conf.SuccessHandler == nil {
 		conf.SuccessHandler = (*fiber.Ctx).Next
@@ -114,7 +124,7 @@ func New(v *core.Verifier, cfg ...Config) fiber.Handler {
 		}
 		ctx, p, err := v.Authenticate(c.UserContext(), &req, conf.Policy)
 		if err != nil {
-			return conf.ErrorHandler(c, core.AsError(err))
+			return reject(c, conf.ErrorHandler, core.AsError(err))
 		}
 		if p != nil {
 			c.Locals(ProfileKey, p)
@@ -133,12 +143,46 @@ func appendStrings(dst []string, vals [][]byte) []string {
 	return dst
 }
 
+// reject answers a rejection through the custom handler h, if any, with the
+// guarantees its doc gives.
+func reject(c *fiber.Ctx, h fiber.ErrorHandler, e *core.Error) error {
+	if errors.Is(e, core.ErrPreflight) {
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	if h == nil {
+		return writeError(c, e)
+	}
+	if err := h(c, e); err != nil {
+		var ce *core.Error
+		if errors.As(err, &ce) {
+			return rejection{ce}
+		}
+		return err
+	}
+	if res := c.Response(); res.StatusCode() < fiber.StatusMultipleChoices {
+		if len(res.Body()) == 0 {
+			return writeError(c, e)
+		}
+		res.SetStatusCode(core.RejectionStatus(e))
+	}
+	return nil
+}
+
+// rejection hands a *core.Error on to the app's ErrorHandler as both a
+// *core.Error and a *fiber.Error with the table's status.
+type rejection struct{ e *core.Error }
+
+func (r rejection) Error() string { return r.e.Error() }
+
+func (r rejection) Unwrap() []error {
+	return []error{r.e, &fiber.Error{Code: core.RejectionStatus(r.e), Message: r.e.Error()}}
+}
+
 // writeError is the default ErrorHandler: the headers, status and JSON body
 // of the rejection, as every adapter writes them.
-func writeError(c *fiber.Ctx, err error) error {
-	e := core.AsError(err)
+func writeError(c *fiber.Ctx, e *core.Error) error {
 	e.SetHeaders(c.Set)
-	return c.Status(e.Status).Send(e.Body())
+	return c.Status(core.RejectionStatus(e)).Send(e.Body())
 }
 
 // Profile returns the verified profile of the request, and whether there is

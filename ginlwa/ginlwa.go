@@ -13,7 +13,11 @@
 //	r := gin.New()
 //	r.Use(ginlwa.Require()) // client ID from LWA_CLIENT_ID
 //	r.GET("/me", func(c *gin.Context) {
-//		p, _ := ginlwa.Profile(c)
+//		p, ok := ginlwa.Profile(c)
+//		if !ok {
+//			c.AbortWithStatus(http.StatusUnauthorized)
+//			return
+//		}
 //		c.JSON(http.StatusOK, p)
 //	})
 //
@@ -23,6 +27,9 @@
 package ginlwa
 
 import (
+	"errors"
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/go-lwa/lwa/core"
@@ -46,9 +53,11 @@ type Config struct {
 
 	// ErrorHandler, when set, answers rejected requests instead of the
 	// default JSON error, for instance with c.AbortWithStatusJSON. The
-	// middleware aborts the chain whatever it does, and writes the default
-	// error if it wrote no response: a rejected request never reaches the
-	// handlers after the middleware.
+	// middleware aborts the chain before calling it, so even a c.Next()
+	// inside it runs nothing after the middleware; it writes the default
+	// error if the handler wrote no response, and the rejection's status in
+	// place of a 1xx or 2xx one. CORS preflights answered by the middleware
+	// never reach it.
 	ErrorHandler func(c *gin.Context, err *core.Error)
 }
 
@@ -71,8 +80,9 @@ func Require(opts ...core.Option) gin.HandlerFunc {
 //
 // A request with a verified token continues with its profile stored (read it
 // with Profile or core.FromContext(c.Request.Context())). A request that
-// passes without a token (an optional route, a skipped request, a CORS
-// preflight) continues without a profile. Any other request is aborted.
+// passes without a token (an optional route, a skipped request) continues
+// without a profile. A CORS preflight is answered 204 by the middleware (see
+// core.Policy). Any other request is aborted.
 func New(v *core.Verifier, cfg ...Config) gin.HandlerFunc {
 	if v == nil || len(cfg) > 1 {
 		panic("ginlwa.New: want a non-nil *core.Verifier and at most one Config")
@@ -90,11 +100,19 @@ func New(v *core.Verifier, cfg ...Config) gin.HandlerFunc {
 		ctx, p, err := v.Authenticate(c.Request.Context(), &req, conf.Policy)
 		if err != nil {
 			e := core.AsError(err)
+			c.Abort() // first: nothing after the middleware may run
+			if errors.Is(e, core.ErrPreflight) {
+				c.Status(http.StatusNoContent)
+				c.Writer.WriteHeaderNow()
+				return
+			}
 			_ = c.Error(e)
 			if conf.ErrorHandler != nil {
+				w := c.Writer
+				c.Writer = &guard{ResponseWriter: w, status: core.RejectionStatus(e)}
 				conf.ErrorHandler(c, e)
+				c.Writer = w
 			}
-			c.Abort()
 			if !c.Writer.Written() {
 				core.WriteError(c.Writer, e)
 			}
@@ -107,6 +125,33 @@ func New(v *core.Verifier, cfg ...Config) gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// guard keeps a custom error handler from answering a rejection with a
+// success: a 1xx or 2xx status becomes the rejection's (the same rule as
+// core.GuardRejection, in gin's ResponseWriter).
+type guard struct {
+	gin.ResponseWriter
+	status int
+}
+
+func (g *guard) WriteHeader(code int) {
+	if code < 300 {
+		code = g.status
+	}
+	g.ResponseWriter.WriteHeader(code)
+}
+
+func (g *guard) fix() {
+	if !g.Written() && g.ResponseWriter.Status() < 300 {
+		g.ResponseWriter.WriteHeader(g.status)
+	}
+}
+
+func (g *guard) WriteHeaderNow() { g.fix(); g.ResponseWriter.WriteHeaderNow() }
+
+func (g *guard) Write(b []byte) (int, error) { g.fix(); return g.ResponseWriter.Write(b) }
+
+func (g *guard) WriteString(s string) (int, error) { g.fix(); return g.ResponseWriter.WriteString(s) }
 
 // Profile returns the verified profile of the request, and whether there is
 // one. It returns a copy: changing it changes nothing for other handlers.

@@ -10,8 +10,12 @@
 // and status of the error table in package core.
 //
 //	mux := http.NewServeMux()
-//	mux.Handle("/me", stdlwa.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-//		p, _ := stdlwa.Profile(r) // or core.FromContext(r.Context())
+//	mux.Handle("GET /me", stdlwa.Require()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//		p, ok := stdlwa.Profile(r) // or core.FromContext(r.Context())
+//		if !ok {
+//			http.Error(w, "no profile", http.StatusUnauthorized)
+//			return
+//		}
 //		fmt.Fprintln(w, "hello", p.Name)
 //	})))
 //
@@ -21,6 +25,7 @@
 package stdlwa
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/go-lwa/lwa/core"
@@ -39,8 +44,11 @@ type Config struct {
 
 	// ErrorHandler, when set, answers rejected requests instead of the
 	// default JSON error. It receives the rejection (status, code,
-	// description and Amazon's request id) and must write a response; the
-	// protected handler is never called, whatever it does.
+	// description and Amazon's request id) and should write a response. The
+	// protected handler is never called, whatever it does: if it writes
+	// nothing, the default JSON error is written; if it writes a 1xx or 2xx
+	// status, the rejection's status is written instead. CORS preflights
+	// answered by the middleware never reach it.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err *core.Error)
 }
 
@@ -63,9 +71,9 @@ func Require(opts ...core.Option) func(http.Handler) http.Handler {
 //
 // A request with a verified token reaches next with the profile in its
 // context (read it with Profile or core.FromContext). A request that passes
-// without a token (an optional route, a skipped request, a CORS preflight)
-// reaches next without a profile. Any other request is rejected and never
-// reaches next.
+// without a token (an optional route, a skipped request) reaches next
+// without a profile. A CORS preflight is answered 204 by the middleware
+// (see core.Policy). Any other request is rejected and never reaches next.
 func New(v *core.Verifier, cfg ...Config) func(http.Handler) http.Handler {
 	if v == nil || len(cfg) > 1 {
 		panic("stdlwa.New: want a non-nil *core.Verifier and at most one Config")
@@ -83,8 +91,13 @@ func New(v *core.Verifier, cfg ...Config) func(http.Handler) http.Handler {
 			req := core.RequestFromHTTP(r)
 			ctx, p, err := v.Authenticate(r.Context(), &req, c.Policy)
 			switch {
-			case err != nil && c.ErrorHandler != nil:
-				c.ErrorHandler(w, r, core.AsError(err))
+			case err != nil && c.ErrorHandler != nil && !errors.Is(err, core.ErrPreflight):
+				e := core.AsError(err)
+				g := core.GuardRejection(w, e)
+				c.ErrorHandler(g, r, e)
+				if !g.Written() {
+					core.WriteError(w, e)
+				}
 			case err != nil:
 				core.WriteError(w, err)
 			case p != nil:

@@ -33,6 +33,9 @@ func serve(t testing.TB, s conformance.Setup) string {
 		if s.OnError != nil {
 			cfg.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, e *core.Error) {
 				status, body := s.OnError(e)
+				if status == 0 {
+					return
+				}
 				w.Header().Set("Content-Type", "text/plain")
 				w.WriteHeader(status)
 				_, _ = io.WriteString(w, body)

@@ -82,6 +82,8 @@ type Setup struct {
 	// OnError, when set, asks for a custom error handler that calls OnError
 	// with the *core.Error it received (nil if it received another error)
 	// and answers with the status and a text/plain body OnError returns.
+	// When the status is 0 the handler writes nothing at all and returns
+	// without an error (nil in Echo and Fiber).
 	OnError func(e *core.Error) (status int, body string)
 
 	hits *atomic.Int64
@@ -176,6 +178,9 @@ func (e *env) rid(t *testing.T, ep lwatest.Endpoint) string {
 	require.NotEmpty(t, id)
 	return id
 }
+
+// ridAfter returns the request id of the latest tokeninfo answer.
+func (e *env) ridAfter(t *testing.T) string { return e.rid(t, lwatest.TokenInfo) }
 
 // noUpstream asserts that nothing was asked of the fake LWA server.
 func (e *env) noUpstream(t *testing.T) {
@@ -294,6 +299,7 @@ func Run(t *testing.T, a Adapter) {
 	t.Run("Skip", func(t *testing.T) { testSkip(t, a) })
 	t.Run("CustomErrorHandler", func(t *testing.T) { testCustomErrorHandler(t, a) })
 	t.Run("Preflight", func(t *testing.T) { testPreflight(t, a) })
+	t.Run("ErrorHandlerGuards", func(t *testing.T) { testErrorHandlerGuards(t, a) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, a) })
 	t.Run("Cache", func(t *testing.T) { testCache(t, a) })
 	t.Run("RequirePanics", func(t *testing.T) { testRequirePanics(t, a) })
@@ -512,19 +518,69 @@ func testCustomErrorHandler(t *testing.T, a Adapter) {
 
 func testPreflight(t *testing.T, a Adapter) {
 	const acrm = "Access-Control-Request-Method"
+	// preflight asserts the middleware's own answer to a preflight: a bare
+	// 204, the protected handler not run, nothing asked of Amazon.
+	preflight := func(t *testing.T, r response) {
+		t.Helper()
+		assert.Equal(t, http.StatusNoContent, r.status)
+		assert.False(t, r.ran, "a preflight must not reach the protected handler")
+		assert.Empty(t, r.body)
+		assert.Empty(t, r.header.Get("WWW-Authenticate"))
+	}
 	t.Run("default", func(t *testing.T) {
 		e := newEnv(t, a, Setup{})
-		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "GET", "Origin", "https://app.example"), nil)
-		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "POST", auth, "Bearer"), nil) // not even read
+		preflight(t, e.do(t, http.MethodOptions, "", acrm, "GET", "Origin", "https://app.example"))
+		preflight(t, e.do(t, http.MethodOptions, "", acrm, "DELETE", auth, "Bearer")) // not even read
 		e.noUpstream(t)
 		e.reject(t, e.do(t, http.MethodOptions, ""), 400, core.CodeInvalidRequest, "") // not a preflight
 		e.reject(t, e.do(t, http.MethodGet, "", acrm, "GET"), 400, core.CodeInvalidRequest, "")
+	})
+	t.Run("custom error handler not called", func(t *testing.T) {
+		var calls atomic.Int32
+		e := newEnv(t, a, Setup{OnError: func(*core.Error) (int, string) {
+			calls.Add(1)
+			return http.StatusTeapot, "custom"
+		}})
+		preflight(t, e.do(t, http.MethodOptions, "", acrm, "GET"))
+		assert.Zero(t, calls.Load())
+	})
+	t.Run("PassPreflight", func(t *testing.T) {
+		e := newEnv(t, a, Setup{Policy: core.Policy{PassPreflight: true}})
+		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "GET"), nil)
+		e.noUpstream(t)
 	})
 	t.Run("CheckPreflight", func(t *testing.T) {
 		e := newEnv(t, a, Setup{Policy: core.Policy{CheckPreflight: true}})
 		tok, p := e.issue("alice")
 		e.reject(t, e.do(t, http.MethodOptions, "", acrm, "GET"), 400, core.CodeInvalidRequest, "")
 		e.accept(t, e.do(t, http.MethodOptions, "", acrm, "GET", auth, bearer(tok)), &p)
+	})
+}
+
+// testErrorHandlerGuards: a custom error handler can neither let the request
+// through nor turn the rejection into a success.
+func testErrorHandlerGuards(t *testing.T, a Adapter) {
+	t.Run("writes nothing", func(t *testing.T) {
+		e := newEnv(t, a, Setup{OnError: func(*core.Error) (int, string) { return 0, "" }})
+		e.reject(t, e.get(t, ""), 400, core.CodeInvalidRequest, "")
+		revoked, _ := e.issue("gone")
+		e.srv.Revoke(revoked)
+		e.reject(t, e.get(t, "", auth, bearer(revoked)), 400, core.CodeInvalidToken, e.ridAfter(t))
+	})
+	t.Run("writes a success", func(t *testing.T) {
+		e := newEnv(t, a, Setup{OnError: func(*core.Error) (int, string) { return http.StatusOK, "all good" }})
+		r := e.get(t, "")
+		assert.False(t, r.ran, "the handler must not run on a rejection")
+		assert.Equal(t, http.StatusBadRequest, r.status, "a rejection never becomes a 2xx")
+		r = e.get(t, "", auth, bearer("Atza|not-a-real-token"))
+		assert.False(t, r.ran)
+		assert.Equal(t, http.StatusBadRequest, r.status)
+	})
+	t.Run("redirects", func(t *testing.T) {
+		e := newEnv(t, a, Setup{OnError: func(*core.Error) (int, string) { return http.StatusSeeOther, "to login" }})
+		r := e.get(t, "")
+		assert.False(t, r.ran)
+		assert.Equal(t, http.StatusSeeOther, r.status, "a 3xx (to a login page) is the app's choice")
 	})
 }
 

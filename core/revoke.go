@@ -1,0 +1,217 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// maxTokenLifetime is how long an LWA access token lives at most: a revoked
+// token or user is remembered this long.
+const maxTokenLifetime = time.Hour
+
+// userKey is the domain-separated SHA-256 of a customer's user_id: what
+// revocation records and messages hold instead of the user_id.
+type userKey = [sha256.Size]byte
+
+func userKeyOf(userID string) userKey {
+	return sha256.Sum256([]byte("lwa/v1/user\x00" + userID))
+}
+
+// revocations are the tokens and customers this server stopped accepting.
+// The cached path never looks at them: Revoke and RevokeUser drop the local
+// entries they concern, and every verification that fills a cache is
+// checked against them.
+type revocations struct {
+	n      atomic.Int32 // entries in both maps: none costs one load
+	mu     sync.Mutex
+	tokens map[cacheKey]int64 // until, Unix nanoseconds
+	users  map[userKey]int64  // tokens issued at or before this Unix second are rejected
+	pruned int64              // last prune, Unix nanoseconds
+}
+
+func newRevocations() *revocations {
+	return &revocations{tokens: make(map[cacheKey]int64), users: make(map[userKey]int64)}
+}
+
+// token reports whether key is a revoked token.
+func (r *revocations) token(key cacheKey) bool {
+	if r.n.Load() == 0 {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	until, ok := r.tokens[key]
+	return ok && time.Now().UnixNano() < until
+}
+
+func (r *revocations) addToken(key cacheKey, until time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.tokens[key]; !ok || old < until.UnixNano() {
+		r.tokens[key] = until.UnixNano()
+	}
+	r.pruneLocked()
+}
+
+func (r *revocations) addUser(uk userKey, cutoff int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.users[uk]; !ok || old < cutoff {
+		r.users[uk] = cutoff
+	}
+	r.pruneLocked()
+}
+
+// userCutoff returns the revocation cutoff of a customer, if any.
+func (r *revocations) userCutoff(uk userKey) (int64, bool) {
+	if r.n.Load() == 0 {
+		return 0, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.users[uk]
+	return c, ok
+}
+
+// check rejects a freshly verified entry whose customer was revoked after
+// the token was issued.
+func (r *revocations) check(e *entry) *Error {
+	if c, ok := r.userCutoff(userKeyOf(e.profile.UserID)); ok && issuedBy(e, c) {
+		return errRevoked()
+	}
+	return nil
+}
+
+// issuedBy reports whether e's token was issued at or before the Unix
+// second cutoff. A token whose issue time Amazon did not give is assumed
+// issued before: fail closed.
+func issuedBy(e *entry, cutoff int64) bool {
+	return e.info.IssuedAt.IsZero() || e.info.IssuedAt.Unix() <= cutoff
+}
+
+// pruneLocked drops what can no longer matter, at most once a minute.
+func (r *revocations) pruneLocked() {
+	now := time.Now().UnixNano()
+	if now-r.pruned > int64(time.Minute) {
+		r.pruned = now
+		for k, until := range r.tokens {
+			if until <= now {
+				delete(r.tokens, k)
+			}
+		}
+		for k, cutoff := range r.users {
+			if time.Unix(cutoff, 0).Add(maxTokenLifetime+time.Minute).UnixNano() <= now {
+				delete(r.users, k)
+			}
+		}
+	}
+	r.n.Store(int32(len(r.tokens) + len(r.users)))
+}
+
+// normalizeToken applies extraction's normalisation to a token given by
+// the app: spaces trimmed, an optional "Bearer " scheme dropped, decoded
+// once when percent-encoded.
+func normalizeToken(token string) string {
+	t := strings.TrimSpace(token)
+	if scheme, rest, ok := strings.Cut(t, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		t = strings.TrimSpace(rest)
+	}
+	if d, err := decodeOnce(t); err == nil {
+		t = d
+	}
+	return t
+}
+
+// Forget drops token from every cache tier: its next use, on any replica
+// sharing this Verifier's SharedCache, asks Amazon again. It is not a
+// logout: the token still verifies at Amazon until it expires (use Revoke
+// to stop accepting it). Forget concerns this one token only; a
+// verification of it under way completes for its callers but is not cached,
+// and a use of it after Forget returns never joins that verification.
+// token is taken as the client sent it: trimmed, and decoded once when
+// percent-encoded ("Atza%7C…" forgets "Atza|…").
+func (v *Verifier) Forget(token string) {
+	key := keyOf(normalizeToken(token))
+	v.forgetLocal(key)
+	if v.shared != nil {
+		v.shared.forget(normalizeToken(token), key)
+	}
+}
+
+// forgetLocal drops key from the local tier and detaches any verification
+// of it under way: its answer will not be cached, and later callers start a
+// new one.
+func (v *Verifier) forgetLocal(key cacheKey) {
+	v.mu.Lock()
+	if f := v.flights[key]; f != nil {
+		f.forgotten.Store(true)
+		delete(v.flights, key)
+	}
+	v.mu.Unlock()
+	v.cache.forget(key)
+}
+
+// Revoke makes this server stop accepting token, on every replica that
+// shares its SharedCache, until it would have expired at Amazon: a revoked
+// token is answered 400 invalid_token (ErrInvalidToken). LWA has no
+// revocation endpoint for access tokens, so this is how "sign out" ends a
+// token's use here. token is taken as the client sent it (trimmed and
+// percent-decoded once, as extraction does). It takes effect on this
+// replica before it returns. It returns an error when the revocation could
+// not be stored in or published through the shared cache: the other
+// replicas may not have heard it.
+func (v *Verifier) Revoke(ctx context.Context, token string) error {
+	t := normalizeToken(token)
+	if t == "" {
+		return newError(ErrMissingToken, "no access token to revoke", nil)
+	}
+	key := keyOf(t)
+	until := time.Now().Add(maxTokenLifetime)
+	if e, ok := v.cache.stale(key); ok && !e.info.ExpiresAt.IsZero() {
+		until = e.info.ExpiresAt
+	}
+	v.revoked.addToken(key, until)
+	v.forgetLocal(key)
+	if v.shared != nil {
+		return v.shared.revoke(ctx, t, key, until)
+	}
+	return nil
+}
+
+// RevokeUser makes this server reject every token of the customer userID
+// issued before the call (tokeninfo's iat, whole seconds: a token issued in
+// the same second as the call is rejected too), on every replica that
+// shares its SharedCache; tokens issued later are accepted. It is "sign out
+// everywhere", a ban, or the answer to a password change on the app's side.
+// It takes effect on this replica before it returns, and returns an error
+// when the revocation could not be stored in or published through the
+// shared cache.
+func (v *Verifier) RevokeUser(ctx context.Context, userID string) error {
+	if userID == "" {
+		return newError(ErrMalformedToken, "no user ID to revoke", nil)
+	}
+	cutoff := time.Now().Unix()
+	uk := userKeyOf(userID)
+	v.revoked.addUser(uk, cutoff)
+	v.dropUser(uk, cutoff)
+	if v.shared != nil {
+		return v.shared.revokeUser(ctx, uk, cutoff)
+	}
+	return nil
+}
+
+// dropUser drops the local entries of a revoked customer.
+func (v *Verifier) dropUser(uk userKey, cutoff int64) {
+	v.mu.Lock()
+	for _, f := range v.flights {
+		f.forgotten.Store(true) // cheap and rare: no flight's answer escapes the check
+	}
+	v.mu.Unlock()
+	v.cache.forgetUser(func(e *entry) bool {
+		return issuedBy(e, cutoff) && userKeyOf(e.profile.UserID) == uk
+	})
+}
