@@ -38,9 +38,10 @@
 //   - lwa.upstream.duration (histogram, s): the duration of one call to
 //     Amazon. lwa.endpoint = tokeninfo | profile;
 //     http.response.status_code when Amazon answered; error.type when the
-//     call failed: the failure class core reports (timeout, transport, …)
-//     or, for an answer with status 400 or more, the status code ("400"),
-//     as OpenTelemetry's HTTP client conventions ask.
+//     call failed: timeout, transport (no answer), or the status code of an
+//     answer with status 400 or more ("500", and "400" for Amazon's
+//     documented invalid_token answer too, as OpenTelemetry's HTTP client
+//     conventions ask) or of an answer that is not the documented JSON.
 //   - lwa.verifications.active (up-down counter, {verification}):
 //     verifications asking Amazon now.
 //   - lwa.verifications.waiting (up-down counter, {verification}):
