@@ -23,9 +23,11 @@
 // Names, units and attributes are stable: dashboards rely on them.
 //
 //   - lwa.requests (counter, {request}): every middleware decision.
-//     lwa.outcome = authenticated | anonymous | rejected; error.type = the
-//     error code when rejected (invalid_request, invalid_token,
-//     insufficient_scope, not_found, server_error).
+//     lwa.outcome = authenticated | anonymous (let through without a
+//     profile: an optional route without a token, or a CORS preflight) |
+//     rejected; error.type = the error code when rejected
+//     (invalid_request, invalid_token, insufficient_scope, not_found,
+//     server_error).
 //   - lwa.cache.lookups (counter, {lookup}): every lookup in a cache tier.
 //     lwa.cache.tier = local | shared; lwa.cache.result = hit | miss |
 //     rejected_hit (a remembered rejection or a revocation).
@@ -75,7 +77,10 @@
 //
 // A request answered from a cache makes no span: core starts lwa.verify
 // only when it asks Amazon. Concurrent requests for one token share one
-// lwa.verify span, in the trace of the request that came first.
+// lwa.verify span, in the trace of the request that came first. A
+// background refresh (core.WithRefreshAhead) asks Amazon too: its
+// lwa.verify span is in the trace of the request that triggered it, which
+// was itself answered from the cache at once.
 //
 // # Secrets
 //
