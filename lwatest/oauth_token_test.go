@@ -165,7 +165,9 @@ func TestExchangeErrors(t *testing.T) {
 		{"code of another client", func(c string) url.Values {
 			return url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {spaRedirect}, "code_verifier": {verifierA}, "client_id": {spaID}}
 		}, nil, 400, "invalid_grant"},
-		{"unknown client", func(c string) url.Values { return with(exchangeForm(c), "client_id", "amzn1.application-oa2-client.nobody") }, nil, 401, "invalid_client"},
+		{"unknown client", func(c string) url.Values {
+			return with(exchangeForm(c), "client_id", "amzn1.application-oa2-client.nobody")
+		}, nil, 401, "invalid_client"},
 		{"wrong secret", func(c string) url.Values { return with(exchangeForm(c), "client_secret", "wrong") }, nil, 401, "invalid_client"},
 		{"wrong secret, Basic", func(c string) url.Values { return with(exchangeForm(c), "client_id", "", "client_secret", "") }, &basic{webID, "wrong"}, 401, "invalid_client"},
 		{"no secret", func(c string) url.Values { return with(exchangeForm(c), "client_secret", "") }, nil, 401, "invalid_client"},
