@@ -68,7 +68,7 @@ async function showProfile() {
   $("user_id").textContent = p.user_id;
   $("postal_code").textContent = p.postal_code || "—";
   $("me-status").textContent = crossOrigin
-    ? `GET /me → 200 OK, cross-origin from ${location.origin} (the browser sent a CORS preflight first)`
+    ? `GET /me → 200 OK, cross-origin from ${location.origin} (CORS: the browser preflights the call)`
     : "GET /me → 200 OK, same origin";
   show("signed-out", false); show("signed-in", true);
 }
