@@ -267,7 +267,7 @@ func TestSignInRefusals(t *testing.T) {
 	}
 	invalidState(b.get(d.api + "/callback?code=ANxyz&state=made-up"))
 
-	login := b.get(d.api + "/login").location(t, http.StatusFound)
+	login := b.get(d.api+"/login").location(t, http.StatusFound)
 	state := login.Query().Get("state")
 	stranger := newBrowserish(t) // the attacker's victim: no cookie
 	invalidState(stranger.get(d.api + "/callback?code=ANxyz&state=" + url.QueryEscape(state)))
@@ -275,7 +275,7 @@ func TestSignInRefusals(t *testing.T) {
 	invalidState(b.get(d.api + "/callback?code=ANxyz&state=" + url.QueryEscape(state)))
 
 	// A made-up code with a good state: the exchange fails cleanly.
-	login = b.get(d.api + "/login").location(t, http.StatusFound)
+	login = b.get(d.api+"/login").location(t, http.StatusFound)
 	r := b.get(d.api + "/callback?code=ANnotarealcode&state=" + url.QueryEscape(login.Query().Get("state")))
 	u := r.location(t, http.StatusSeeOther)
 	f, _ = url.ParseQuery(u.Fragment)
