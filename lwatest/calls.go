@@ -36,8 +36,21 @@ type Call struct {
 	// "x-amz-access-token" (that header). It is empty if the request used
 	// none. It lets a test check, for instance, that a client sends the
 	// profile call's token in a header rather than in the URL, without the
-	// record holding the token.
+	// record holding the token. It is always empty for the Authorize and
+	// Token endpoints.
 	TokenFrom string
+
+	// GrantType is the grant_type of a Token call ("authorization_code",
+	// "refresh_token", or whatever the client sent), once the server has
+	// read the request's form; empty for the other endpoints.
+	GrantType string
+
+	// ClientAuth is how a Token call authenticated its client, once the
+	// server has read the request: "basic" (HTTP Basic), "form"
+	// (client_id and client_secret form fields), "none" (a public client:
+	// client_id only, with PKCE) or "" (no client_id at all, or another
+	// endpoint). The credentials themselves are never recorded.
+	ClientAuth string
 }
 
 // CallCount returns the number of requests endpoint ep received since the
@@ -65,7 +78,7 @@ func (s *Server) Calls(ep Endpoint) []Call {
 	return out
 }
 
-// ResetCalls forgets all recorded calls of both endpoints: CallCount starts
+// ResetCalls forgets all recorded calls of every endpoint: CallCount starts
 // again from zero.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
@@ -80,7 +93,9 @@ func (s *Server) startCall(ep Endpoint, r *http.Request, rid string) *Call {
 		Start:     time.Now(),
 		RequestID: rid,
 		Method:    r.Method,
-		TokenFrom: tokenFrom(r),
+	}
+	if ep == TokenInfo || ep == ProfileEndpoint {
+		c.TokenFrom = tokenFrom(r)
 	}
 	s.mu.Lock()
 	s.calls[ep] = append(s.calls[ep], c)

@@ -32,6 +32,23 @@
 //	srv.Revoke(tok)
 //	// ... v.Verify(ctx, tok) now fails with invalid_token (once the cache entry is gone).
 //
+// The same Server is also the authorization server a "Sign in with Amazon"
+// flow talks to, for testing the client side (golang.org/x/oauth2 works
+// with it unchanged):
+//
+//	GET  /ap/oa          the authorization request; a consent page (Allow / Deny)
+//	POST /ap/oa          the consent page's answer: 302 to redirect_uri?code=…&scope=…&state=…
+//	POST /auth/o2/token  grant_type=authorization_code (PKCE S256 or plain) or refresh_token
+//
+// Register the app with [Server.RegisterApp] (client ID, secret or none for a
+// public client, allowed redirect URIs), choose who signs in with
+// [Server.SetCustomer], and skip the browser with [Server.SetConsent]
+// (AutoApprove). Codes are one-time and live [CodeLifetime] on the server's
+// clock; refresh tokens rotate. The access tokens the token endpoint returns
+// are ordinary issued tokens: tokeninfo and profile answer for them, with the
+// profile fields the approved scopes allow. [Server.AuthURL] and
+// [Server.TokenURL] give the endpoints for an oauth2.Endpoint.
+//
 // A Server is safe for concurrent use. Close releases every request the
 // server is holding (delayed or hanging answers) and leaks no goroutines.
 //

@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-// Endpoint names one of the two LWA endpoints the server answers.
+// Endpoint names one of the LWA endpoints the server answers: the two a
+// resource server calls to verify a token, and the two of the authorization
+// code grant (see [Server.RegisterApp]).
 type Endpoint int
 
 const (
@@ -14,34 +16,50 @@ const (
 	TokenInfo Endpoint = iota
 	// ProfileEndpoint is GET /user/profile.
 	ProfileEndpoint
+	// Authorize is /ap/oa: the authorization request (GET) and the
+	// customer's answer on the consent page (POST).
+	Authorize
+	// Token is POST /auth/o2/token: codes and refresh tokens exchanged for
+	// access tokens.
+	Token
 
-	numEndpoints = 2
+	numEndpoints = 4
 )
 
 const (
 	tokenInfoPath = "/auth/o2/tokeninfo"
 	profilePath   = "/user/profile"
+	authorizePath = "/ap/oa"
+	tokenPath     = "/auth/o2/token"
 )
 
-// String returns "tokeninfo" or "profile".
+// String returns "tokeninfo", "profile", "authorize" or "token".
 func (e Endpoint) String() string {
 	switch e {
 	case TokenInfo:
 		return "tokeninfo"
 	case ProfileEndpoint:
 		return "profile"
+	case Authorize:
+		return "authorize"
+	case Token:
+		return "token"
 	}
 	return fmt.Sprintf("Endpoint(%d)", int(e))
 }
 
-// Path returns the endpoint's URL path: "/auth/o2/tokeninfo" or
-// "/user/profile".
+// Path returns the endpoint's URL path: "/auth/o2/tokeninfo",
+// "/user/profile", "/ap/oa" or "/auth/o2/token".
 func (e Endpoint) Path() string {
 	switch e {
 	case TokenInfo:
 		return tokenInfoPath
 	case ProfileEndpoint:
 		return profilePath
+	case Authorize:
+		return authorizePath
+	case Token:
+		return tokenPath
 	}
 	return ""
 }
@@ -136,7 +154,7 @@ func (s *Server) Fail(ep Endpoint, f Failure) {
 }
 
 // Recover clears every failure injected with Fail and every delay set with
-// SetDelay, on both endpoints. Requests already delayed or hanging are not
+// SetDelay, on every endpoint. Requests already delayed or hanging are not
 // released; they end when their client goes away or the server is closed.
 func (s *Server) Recover() {
 	s.mu.Lock()

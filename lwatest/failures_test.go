@@ -139,7 +139,7 @@ func TestFailTimes(t *testing.T) {
 
 func TestFailValidation(t *testing.T) {
 	srv := newServer(t)
-	panics(t, func() { srv.Fail(lwatest.Endpoint(2), lwatest.Failure{}) }, "unknown endpoint")
+	panics(t, func() { srv.Fail(lwatest.Endpoint(4), lwatest.Failure{}) }, "unknown endpoint")
 	panics(t, func() { srv.Fail(lwatest.Endpoint(-1), lwatest.Failure{}) }, "negative endpoint")
 	panics(t, func() { srv.Fail(lwatest.TokenInfo, lwatest.Failure{Times: -1}) }, "negative Times")
 	panics(t, func() { srv.Fail(lwatest.TokenInfo, lwatest.Failure{Delay: -1}) }, "negative Delay")

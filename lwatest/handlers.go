@@ -35,6 +35,14 @@ func (s *Server) serveEndpoint(ep Endpoint, w http.ResponseWriter, r *http.Reque
 		writeFailure(rw, f, rid)
 		return
 	}
+	switch ep {
+	case Authorize:
+		s.authorize(rw, r, rid)
+		return
+	case Token:
+		s.token(rw, r, rid, call)
+		return
+	}
 	if r.Method != http.MethodGet {
 		rw.Header().Set("Allow", http.MethodGet)
 		writeError(rw, http.StatusMethodNotAllowed, "invalid_request", "The request method "+r.Method+" is not allowed; use GET.", rid)

@@ -15,8 +15,9 @@ import (
 	"github.com/go-lwa/lwa/lwatest"
 )
 
-// The tests use the standard library only (plus goleak), so that the package
-// builds with the module's current go.mod.
+// These helpers use the standard library only (plus goleak). The tests of
+// the authorization server (authorize_test.go, oauth_token_test.go) also use
+// testify, and its example golang.org/x/oauth2.
 
 const clientID = "amzn1.application-oa2-client.0123456789abcdef"
 

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"time"
+
+	"github.com/go-lwa/lwa/core"
 )
 
 // Server is a fake Login with Amazon server listening on a loopback address.
@@ -28,6 +30,13 @@ type Server struct {
 	failures [numEndpoints]failState // injected failures per endpoint
 	delays   [numEndpoints]time.Duration
 	calls    [numEndpoints][]*Call // in arrival order, since the last ResetCalls
+
+	// authorization code grant, see authorize.go and oauth_token.go
+	apps     map[string]*App          // client ID -> registered app
+	customer core.Profile             // who signs in on /ap/oa
+	consent  Consent                  // how /ap/oa asks the customer
+	codes    map[string]*authCode     // authorization code -> what it grants
+	refresh  map[string]*refreshGrant // refresh token -> what it grants
 }
 
 // NewServer starts and returns a new fake LWA server on 127.0.0.1, like
@@ -52,9 +61,13 @@ func NewTLSServer() *Server {
 
 func newServer() *Server {
 	return &Server{
-		closing: make(chan struct{}),
-		tokens:  make(map[string]*grant),
-		appIDs:  make(map[string]string),
+		closing:  make(chan struct{}),
+		tokens:   make(map[string]*grant),
+		appIDs:   make(map[string]string),
+		apps:     make(map[string]*App),
+		customer: DefaultCustomer(),
+		codes:    make(map[string]*authCode),
+		refresh:  make(map[string]*refreshGrant),
 	}
 }
 
@@ -105,7 +118,7 @@ func (s *Server) Advance(d time.Duration) {
 	s.mu.Unlock()
 }
 
-// serveHTTP routes a request to one of the two endpoints.
+// serveHTTP routes a request to one of the endpoints.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := newRequestID()
 	setHeader(w.Header(), requestIDHeader, rid)
@@ -116,6 +129,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		ep = TokenInfo
 	case profilePath:
 		ep = ProfileEndpoint
+	case authorizePath:
+		ep = Authorize
+	case tokenPath:
+		ep = Token
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "The requested resource was not found.", rid)
 		return

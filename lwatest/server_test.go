@@ -333,7 +333,7 @@ func TestRoutes(t *testing.T) {
 	srv := newServer(t)
 	tok := srv.Issue(clientID, alice)
 
-	for _, path := range []string{"/", "/auth/o2/tokeninfo/", "/user/profile/x", "/auth/o2/token"} {
+	for _, path := range []string{"/", "/auth/o2/tokeninfo/", "/user/profile/x", "/auth/o2/token/x", "/ap/oa/x"} {
 		a := do(t, srv, http.MethodGet, path+"?access_token="+url.QueryEscape(tok), nil)
 		requireLWAError(t, a, http.StatusNotFound, "not_found", "")
 	}

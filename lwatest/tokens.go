@@ -118,6 +118,12 @@ func (s *Server) Issue(clientID string, p core.Profile, opts ...TokenOption) str
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.issueLocked(tok, clientID, p, cfg)
+	return tok
+}
+
+// issueLocked records the grant of the access token tok. s.mu is held.
+func (s *Server) issueLocked(tok, clientID string, p core.Profile, cfg tokenConfig) {
 	appID := cfg.appID
 	if appID == "" {
 		appID = s.defaultAppIDLocked(clientID)
@@ -131,17 +137,21 @@ func (s *Server) Issue(clientID string, p core.Profile, opts ...TokenOption) str
 		issuedAt:  now,
 		expiresAt: now.Add(cfg.lifetime),
 	}
-	return tok
 }
 
 // Revoke revokes token: tokeninfo and profile then answer 400 invalid_token
-// for it, as Amazon does once a customer removes an app's access. Revoking an
-// unknown token does nothing.
+// for it, as Amazon does once a customer removes an app's access. token may
+// also be a refresh token from the token endpoint: exchanging it then fails
+// with invalid_grant (the access tokens it gave stay valid; revoke them too
+// if the test needs it). Revoking an unknown token does nothing.
 func (s *Server) Revoke(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g, ok := s.tokens[token]; ok {
 		g.revoked = true
+	}
+	if rg, ok := s.refresh[token]; ok {
+		rg.revoked = true
 	}
 }
 

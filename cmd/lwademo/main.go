@@ -8,7 +8,8 @@
 // verifies real tokens against Amazon.
 //
 // Routes: GET / (public), GET /me (protected: the caller's profile), GET
-// /hello (optional credentials: greets the caller if signed in).
+// /hello (optional credentials: greets the caller if signed in), and the
+// browser sign-in of web.go (GET /app, /login, /callback, POST /logout).
 package main
 
 import (
@@ -48,6 +49,7 @@ func main() {
 func run(ctx context.Context, args []string, out io.Writer, ready chan<- string) error {
 	fs := flag.NewFlagSet("lwademo", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	webAddr := fs.String("web-addr", "auto", "second origin for the sign-in page's cross-origin calls (auto: -addr's port + 1; off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,7 +72,13 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	srv := &http.Server{Handler: routes(v), ReadHeaderTimeout: 5 * time.Second}
+	site, err := startSite(v, fake, base, *addr, *webAddr) // browser sign-in, web.go
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer site.close()
+	srv := &http.Server{Handler: site.handler(routes(v)), ReadHeaderTimeout: 5 * time.Second}
 
 	if fake != nil {
 		printOffline(out, fake, base)
@@ -78,6 +86,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 		fmt.Fprintf(out, "lwademo: verifying tokens for client ID(s) %s against %s\n", strings.Join(v.ClientIDs(), ", "), v.Endpoint())
 		fmt.Fprintf(out, "curl -i -H 'Authorization: Bearer <your LWA access token>' %s/me\n", base)
 	}
+	site.printHelp(out)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
