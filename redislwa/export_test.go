@@ -1,9 +1,16 @@
 package redislwa
 
-import "time"
+import (
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // SetHealthInterval shortens Subscribe's health check for tests.
 func SetHealthInterval(c *Cache, d time.Duration) { c.healthInterval = d }
+
+// RdbOf returns the client of c.
+func RdbOf(c *Cache) redis.UniversalClient { return c.rdb }
 
 var (
 	Slot     = slot
