@@ -41,6 +41,7 @@ type Cache struct {
 	inFlight    chan struct{} // semaphore: one token per call waiting for Redis
 
 	healthInterval time.Duration // Subscribe: silence before a PING, then before a reconnect
+	testHookSilent func()        // called when Subscribe replaces a silent connection
 }
 
 // routing says when several keys may go in one command.

@@ -276,6 +276,27 @@ func TestSubscribeResetsAfterRestart(t *testing.T) {
 	got.waitMessages(t, "after restart", "again")
 }
 
+// A connection that answers nothing, not even a PING, is replaced (a
+// half-open connection would otherwise lose every message unnoticed), and
+// the new subscription calls onReset.
+func TestSubscribeReplacesSilentConnection(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	c := newCache(s.Client(t))
+	redislwa.SetHealthInterval(c, 20*time.Millisecond)
+	var silent atomic.Int32
+	redislwa.SetSilentHook(c, func() { silent.Add(1) })
+	got := collect(t, c)
+	got.waitReset(t, 1)
+
+	s.Freeze()
+	require.Eventually(t, func() bool { return silent.Load() > 0 }, 10*time.Second, time.Millisecond)
+	s.Thaw()
+	got.waitReset(t, 2)
+	require.NoError(t, c.Publish(bg, []byte("still here")))
+	got.waitMessages(t, "still here")
+}
+
 func TestStopWhileServerDown(t *testing.T) {
 	t.Parallel()
 	s := redistest.Start(t)

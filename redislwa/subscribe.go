@@ -126,7 +126,11 @@ func (s *subscriber) receive(ps *redis.PubSub) (received bool) {
 				return received
 			case errors.As(err, &ne) && ne.Timeout():
 				if pinged {
-					return received // silent even to a PING: replace the connection
+					// Silent even to a PING: replace the connection.
+					if h := s.c.testHookSilent; h != nil {
+						h()
+					}
+					return received
 				}
 				pinged = ps.Ping(s.ctx) == nil
 			default:
