@@ -218,6 +218,30 @@ func TestCluster(t *testing.T) {
 	got1.waitMessages(t, "hello")
 }
 
+// Behind Sentinel, the user's failover client is a *redis.Client: one MGET.
+func TestSentinel(t *testing.T) {
+	t.Parallel()
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master)
+	c := newCache(sentinel.FailoverClient(t))
+
+	require.NoError(t, c.Set(bg, "a:{t}", []byte("A"), time.Minute))
+	ok, err := c.SetNX(bg, "b:{t}", []byte("B"), time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	got, err := c.Get(bg, "a:{t}", "b:{t}", "c:{t}")
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{[]byte("A"), []byte("B"), nil}, got)
+	assert.Len(t, master.Dump(t), 2, "written to the master the Sentinel names")
+
+	rec := collect(t, c)
+	rec.waitReset(t, 1)
+	require.NoError(t, c.Publish(bg, []byte("via sentinel")))
+	rec.waitMessages(t, "via sentinel")
+	require.NoError(t, c.Delete(bg, "a:{t}", "b:{t}"))
+	assert.Empty(t, master.Dump(t))
+}
+
 // Redis Cluster's own CLUSTER KEYSLOT agrees with the slot computation that
 // decides between MGET and per-key GETs.
 func TestSlotMatchesRedis(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -30,6 +31,7 @@ type Server struct {
 	port    int
 	busPort int // cluster bus port; 0 for a plain server
 	cluster bool
+	master  *Server // for a Sentinel: the master it monitors
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -96,6 +98,70 @@ func start(t testing.TB, cluster bool) *Server {
 	return s
 }
 
+// SentinelMaster is the name under which a Sentinel started by
+// StartSentinel knows its master.
+const SentinelMaster = "mymaster"
+
+// StartSentinel runs a Redis Sentinel (redis-server --sentinel) that
+// monitors master (quorum 1) and waits until it reports master's address.
+// Use FailoverClient to talk to master through it, as an application
+// behind Sentinel does.
+func StartSentinel(t testing.TB, master *Server) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("redis-server not found on PATH: install it (apt-get install redis-server); CI (.ci/run) must install it too: %v", err)
+		return nil
+	}
+	s := &Server{tb: t, bin: bin, dir: t.TempDir(), master: master}
+	t.Cleanup(s.Stop)
+	var lastErr error
+	for range 5 {
+		if s.port, err = freePort(); err != nil {
+			t.Fatalf("redistest: no free port: %v", err)
+		}
+		conf := fmt.Sprintf("port %d\nbind 127.0.0.1\nprotected-mode no\ndir %s\nloglevel warning\n"+
+			"sentinel monitor %s 127.0.0.1 %d 1\nsentinel down-after-milliseconds %s 1000\n",
+			s.port, s.dir, SentinelMaster, master.port, SentinelMaster)
+		if err := os.WriteFile(filepath.Join(s.dir, "sentinel.conf"), []byte(conf), 0o600); err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
+		if lastErr = s.launch(); lastErr == nil {
+			break
+		}
+		s.Stop()
+	}
+	if lastErr != nil {
+		t.Fatalf("redistest: sentinel: %v", lastErr)
+	}
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		r, err := doOnce(s.Addr(), 500*time.Millisecond, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", SentinelMaster)
+		if a, ok := r.([]any); err == nil && ok && len(a) == 2 && a[1] == strconv.Itoa(master.port) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redistest: sentinel does not report its master within %v: %v %v", readyTimeout, r, err)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval
+	}
+}
+
+// FailoverClient returns a go-redis failover client that finds the master
+// through this Sentinel (started with StartSentinel), closed when t ends.
+func (s *Server) FailoverClient(t testing.TB) *redis.Client {
+	t.Helper()
+	if s.master == nil {
+		t.Fatalf("redistest: FailoverClient on a server not started with StartSentinel")
+	}
+	c := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    SentinelMaster,
+		SentinelAddrs: []string{s.Addr()},
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 // freePort asks the kernel for a free loopback TCP port.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -107,6 +173,9 @@ func freePort() (int, error) {
 }
 
 func (s *Server) args() []string {
+	if s.master != nil {
+		return []string{filepath.Join(s.dir, "sentinel.conf"), "--sentinel"}
+	}
 	a := []string{
 		"--port", strconv.Itoa(s.port),
 		"--bind", "127.0.0.1",

@@ -18,8 +18,13 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	redis.SetLogger(quiet{}) // go-redis logs about servers the tests stop on purpose
 	goleak.VerifyTestMain(m)
 }
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 func TestStartClientStopRestart(t *testing.T) {
 	s := redistest.Start(t)
@@ -113,6 +118,17 @@ func TestCluster(t *testing.T) {
 	s.Restart()
 	require.Eventually(t, func() bool { return cc.Set(ctx, "a", "again", 0).Err() == nil },
 		10*time.Second, 10*time.Millisecond, "the cluster serves again after a restart")
+}
+
+func TestSentinel(t *testing.T) {
+	master := redistest.Start(t)
+	sentinel := redistest.StartSentinel(t, master)
+	c := sentinel.FailoverClient(t)
+	ctx := context.Background()
+	require.NoError(t, c.Set(ctx, "k", "through sentinel", 0).Err())
+	got, err := master.Client(t).Get(ctx, "k").Result()
+	require.NoError(t, err)
+	assert.Equal(t, "through sentinel", got)
 }
 
 // fatalTB records Fatalf and ends the goroutine like testing.T does.
