@@ -335,6 +335,20 @@ func TestStopWhileServerDown(t *testing.T) {
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
 
+func TestStopWhileServerHangs(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t)
+	c := newCache(s.Client(t))
+	var resets atomic.Int32
+	stop := c.Subscribe(func([]byte) {}, func() { resets.Add(1) })
+	require.Eventually(t, func() bool { return resets.Load() == 1 }, 5*time.Second, time.Millisecond)
+	s.Freeze()
+	defer s.Thaw()
+	start := time.Now()
+	stop()
+	assert.Less(t, time.Since(start), time.Second)
+}
+
 // With Redis hanging, every call returns within about the timeout, and the
 // goroutines it left behind end once Redis answers again.
 func TestTimeoutWhenRedisHangs(t *testing.T) {

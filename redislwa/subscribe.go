@@ -27,6 +27,11 @@ const (
 // lost, which is what onReset tells the Verifier. A connection that stays
 // silent even to a PING for two health intervals (5 s each) is replaced, so
 // a half-open connection does not go unnoticed.
+//
+// Subscribe is not bounded by WithTimeout: it runs until stopped. stop
+// returns at once in the usual case; only when it comes while a new
+// connection is being set up to a hung server does it wait for that attempt
+// to fail by the client's own dial and read timeouts.
 func (c *Cache) Subscribe(onMessage func(msg []byte), onReset func()) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &subscriber{
