@@ -37,7 +37,6 @@ type Server struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
 	out    *syncBuffer
-	frozen bool
 }
 
 // Start runs a fresh redis-server on a free loopback port, with persistence
@@ -213,7 +212,7 @@ func (s *Server) launch() error {
 		close(exited)
 	}()
 	s.mu.Lock()
-	s.cmd, s.exited, s.out, s.frozen = cmd, exited, out, false
+	s.cmd, s.exited, s.out = cmd, exited, out
 	s.mu.Unlock()
 	return s.waitReady(exited, out)
 }
@@ -290,7 +289,7 @@ func (s *Server) ClusterClient(t testing.TB) *redis.ClusterClient {
 func (s *Server) Stop() {
 	s.mu.Lock()
 	cmd, exited := s.cmd, s.exited
-	s.cmd, s.frozen = nil, false
+	s.cmd = nil
 	s.mu.Unlock()
 	if cmd == nil {
 		return
@@ -336,7 +335,6 @@ func (s *Server) signal(freeze bool) {
 	if err := sendStopCont(s.cmd.Process, freeze); err != nil {
 		s.tb.Fatalf("redistest: signal redis-server: %v", err)
 	}
-	s.frozen = freeze
 }
 
 // Dump returns every key of the server with its content, for plaintext
