@@ -76,11 +76,14 @@ type Config struct {
 // is invalid, so that a misconfigured server fails at startup rather than on
 // its first request.
 func Require(opts ...core.Option) echo.MiddlewareFunc {
-	v, err := core.NewVerifier(opts...)
-	if err != nil {
-		panic("echov5lwa.Require: " + err.Error())
-	}
-	return New(v)
+	return New(core.MustVerifier("echov5lwa", opts...))
+}
+
+// RequireWith is Require with a Config: the one-line setup of Require for a
+// route that needs optional credentials, a skip function, a custom error
+// handler or its own requirements.
+func RequireWith(cfg Config, opts ...core.Option) echo.MiddlewareFunc {
+	return New(core.MustVerifier("echov5lwa", opts...), cfg)
 }
 
 // New returns middleware that verifies requests with v, which may be shared
@@ -94,20 +97,14 @@ func Require(opts ...core.Option) echo.MiddlewareFunc {
 // preflight is otherwise answered with a bare 204. Any other request is
 // rejected and never reaches next.
 func New(v *core.Verifier, cfg ...Config) echo.MiddlewareFunc {
-	if v == nil || len(cfg) > 1 {
-		panic("echov5lwa.New: want a non-nil *core.Verifier and at most one Config")
-	}
-	var conf Config
-	if len(cfg) == 1 {
-		conf = cfg[0]
-	}
+	conf := core.AdapterConfig("echov5lwa", v, cfg)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			if conf.Skipper != nil && conf.Skipper(c) {
 				return next(c)
 			}
 			r := c.Request()
-			req := core.RequestFromHTTP(r)
+			req := v.RequestFromHTTP(r)
 			ctx, p, err := v.Authenticate(r.Context(), &req, conf.Policy)
 			if err != nil {
 				return reject(c, conf.ErrorHandler, core.AsError(err))
@@ -198,4 +195,11 @@ func Profile(c *echo.Context) (core.Profile, bool) {
 		return *p, true
 	}
 	return core.Profile{}, false
+}
+
+// TokenInfo returns the details of the request's verified token (the client
+// ID it was issued to, when it was issued and when it expires), and whether
+// there is one. It is core.TokenInfoFromContext(c.Request().Context()).
+func TokenInfo(c *echo.Context) (core.TokenInfo, bool) {
+	return core.TokenInfoFromContext(c.Request().Context())
 }

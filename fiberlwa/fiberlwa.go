@@ -30,9 +30,9 @@ import (
 	"errors"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/internal/fastreq"
 )
 
 // ProfileKey is the c.Locals key under which the middleware stores the
@@ -75,11 +75,14 @@ type Config struct {
 // is invalid, so that a misconfigured server fails at startup rather than on
 // its first request.
 func Require(opts ...core.Option) fiber.Handler {
-	v, err := core.NewVerifier(opts...)
-	if err != nil {
-		panic("fiberlwa.Require: " + err.Error())
-	}
-	return New(v)
+	return New(core.MustVerifier("fiberlwa", opts...))
+}
+
+// RequireWith is Require with a Config: the one-line setup of Require for a
+// route that needs optional credentials, a skip function, a custom error
+// handler or its own requirements.
+func RequireWith(cfg Config, opts ...core.Option) fiber.Handler {
+	return New(core.MustVerifier("fiberlwa", opts...), cfg)
 }
 
 // New returns middleware that verifies requests with v, which may be shared
@@ -92,13 +95,7 @@ func Require(opts ...core.Option) fiber.Handler {
 // profile. A CORS preflight is answered 204 by the middleware (see
 // core.Policy). Any other request is rejected and goes no further.
 func New(v *core.Verifier, cfg ...Config) fiber.Handler {
-	if v == nil || len(cfg) > 1 {
-		panic("fiberlwa.New: want a non-nil *core.Verifier and at most one Config")
-	}
-	var conf Config
-	if len(cfg) == 1 {
-		conf = cfg[0]
-	}
+	conf := core.AdapterConfig("fiberlwa", v, cfg)
 	if conf.SuccessHandler == nil {
 		conf.SuccessHandler = (*fiber.Ctx).Next
 	}
@@ -107,21 +104,9 @@ func New(v *core.Verifier, cfg ...Config) fiber.Handler {
 			return c.Next()
 		}
 		// The strings point into fasthttp's buffers and live only for this
-		// call (core copies the token before anything can outlive it); one
-		// value per source fits in the arrays without allocating.
-		var auth, amz, query [1]string
-		h := &c.Request().Header
-		req := core.Request{
-			Method: c.Method(),
-			TokenSources: core.TokenSources{
-				Authorization:  appendStrings(auth[:0], h.PeekAll(core.HeaderAuthorization)),
-				AmzAccessToken: appendStrings(amz[:0], h.PeekAll(core.HeaderAmzAccessToken)),
-				Query:          appendStrings(query[:0], c.Context().QueryArgs().PeekMulti(core.QueryAccessToken)),
-			},
-		}
-		if req.Method == fiber.MethodOptions { // only a preflight needs it
-			req.AccessControlRequestMethod = c.Get(fiber.HeaderAccessControlRequestMethod)
-		}
+		// call (core copies the token before anything can outlive it).
+		var buf fastreq.Buffer
+		req := fastreq.Read(c.Context(), v, &buf)
 		ctx, p, err := v.Authenticate(c.UserContext(), &req, conf.Policy)
 		if err != nil {
 			return reject(c, conf.ErrorHandler, core.AsError(err))
@@ -132,15 +117,6 @@ func New(v *core.Verifier, cfg ...Config) fiber.Handler {
 		}
 		return conf.SuccessHandler(c)
 	}
-}
-
-// appendStrings appends vals to dst without copying them. PeekAll reuses its
-// result slice, so each result is converted before the next call.
-func appendStrings(dst []string, vals [][]byte) []string {
-	for _, b := range vals {
-		dst = append(dst, utils.UnsafeString(b))
-	}
-	return dst
 }
 
 // reject answers a rejection through the custom handler h, if any, with the
@@ -192,4 +168,11 @@ func Profile(c *fiber.Ctx) (core.Profile, bool) {
 		return *p, true
 	}
 	return core.Profile{}, false
+}
+
+// TokenInfo returns the details of the request's verified token (the client
+// ID it was issued to, when it was issued and when it expires), and whether
+// there is one. It is core.TokenInfoFromContext(c.UserContext()).
+func TokenInfo(c *fiber.Ctx) (core.TokenInfo, bool) {
+	return core.TokenInfoFromContext(c.UserContext())
 }

@@ -81,11 +81,14 @@ type Config struct {
 // is invalid, so that a misconfigured server fails at startup rather than on
 // its first request.
 func Require(opts ...core.Option) fiber.Handler {
-	v, err := core.NewVerifier(opts...)
-	if err != nil {
-		panic("fiberv3lwa.Require: " + err.Error())
-	}
-	return New(v)
+	return New(core.MustVerifier("fiberv3lwa", opts...))
+}
+
+// RequireWith is Require with a Config: the one-line setup of Require for a
+// route that needs optional credentials, a skip function, a custom error
+// handler or its own requirements.
+func RequireWith(cfg Config, opts ...core.Option) fiber.Handler {
+	return New(core.MustVerifier("fiberv3lwa", opts...), cfg)
 }
 
 // New returns middleware that verifies requests with v, which may be shared
@@ -99,19 +102,13 @@ func Require(opts ...core.Option) fiber.Handler {
 // otherwise answered with a bare 204. Any other request is rejected and goes
 // no further.
 func New(v *core.Verifier, cfg ...Config) fiber.Handler {
-	if v == nil || len(cfg) > 1 {
-		panic("fiberv3lwa.New: want a non-nil *core.Verifier and at most one Config")
-	}
-	var conf Config
-	if len(cfg) == 1 {
-		conf = cfg[0]
-	}
+	conf := core.AdapterConfig("fiberv3lwa", v, cfg)
 	return func(c fiber.Ctx) error {
 		if conf.Next != nil && conf.Next(c) {
 			return c.Next()
 		}
 		var buf fastreq.Buffer
-		req := fastreq.Read(c.RequestCtx(), &buf)
+		req := fastreq.Read(c.RequestCtx(), v, &buf)
 		ctx, p, err := v.Authenticate(c.Context(), &req, conf.Policy)
 		if err != nil {
 			return reject(c, conf.ErrorHandler, core.AsError(err))
@@ -119,7 +116,11 @@ func New(v *core.Verifier, cfg ...Config) fiber.Handler {
 		if p != nil {
 			// c.Locals(ProfileKey, p) is this store; calling it through the
 			// fiber.Ctx interface would allocate its variadic argument.
-			c.RequestCtx().SetUserValue(ProfileKey, p)
+			rc := c.RequestCtx()
+			rc.SetUserValue(ProfileKey, p)
+			// A fiber.Ctx resolves Value through this store: core.FromContext(c)
+			// works too.
+			rc.SetUserValue(core.ContextKey(), core.ContextValue(ctx))
 			c.SetContext(ctx)
 		}
 		if conf.SuccessHandler != nil {
@@ -203,4 +204,11 @@ func Profile(c fiber.Ctx) (core.Profile, bool) {
 		return *p, true
 	}
 	return core.Profile{}, false
+}
+
+// TokenInfo returns the details of the request's verified token (the client
+// ID it was issued to, when it was issued and when it expires), and whether
+// there is one. It is core.TokenInfoFromContext(c.Context()).
+func TokenInfo(c fiber.Ctx) (core.TokenInfo, bool) {
+	return core.TokenInfoFromContext(c.Context())
 }

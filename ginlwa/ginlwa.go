@@ -67,11 +67,14 @@ type Config struct {
 // is invalid, so that a misconfigured server fails at startup rather than on
 // its first request.
 func Require(opts ...core.Option) gin.HandlerFunc {
-	v, err := core.NewVerifier(opts...)
-	if err != nil {
-		panic("ginlwa.Require: " + err.Error())
-	}
-	return New(v)
+	return New(core.MustVerifier("ginlwa", opts...))
+}
+
+// RequireWith is Require with a Config: the one-line setup of Require for a
+// route that needs optional credentials, a skip function, a custom error
+// handler or its own requirements.
+func RequireWith(cfg Config, opts ...core.Option) gin.HandlerFunc {
+	return New(core.MustVerifier("ginlwa", opts...), cfg)
 }
 
 // New returns middleware that verifies requests with v, which may be shared
@@ -84,19 +87,13 @@ func Require(opts ...core.Option) gin.HandlerFunc {
 // without a profile. A CORS preflight is answered 204 by the middleware (see
 // core.Policy). Any other request is aborted.
 func New(v *core.Verifier, cfg ...Config) gin.HandlerFunc {
-	if v == nil || len(cfg) > 1 {
-		panic("ginlwa.New: want a non-nil *core.Verifier and at most one Config")
-	}
-	var conf Config
-	if len(cfg) == 1 {
-		conf = cfg[0]
-	}
+	conf := core.AdapterConfig("ginlwa", v, cfg)
 	return func(c *gin.Context) {
 		if conf.Skip != nil && conf.Skip(c) {
 			c.Next()
 			return
 		}
-		req := core.RequestFromHTTP(c.Request)
+		req := v.RequestFromHTTP(c.Request)
 		ctx, p, err := v.Authenticate(c.Request.Context(), &req, conf.Policy)
 		if err != nil {
 			e := core.AsError(err)
@@ -161,4 +158,11 @@ func Profile(c *gin.Context) (core.Profile, bool) {
 		return *p, true
 	}
 	return core.Profile{}, false
+}
+
+// TokenInfo returns the details of the request's verified token (the client
+// ID it was issued to, when it was issued and when it expires), and whether
+// there is one. It is core.TokenInfoFromContext(c.Request.Context()).
+func TokenInfo(c *gin.Context) (core.TokenInfo, bool) {
+	return core.TokenInfoFromContext(c.Request.Context())
 }

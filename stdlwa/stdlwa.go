@@ -58,11 +58,14 @@ type Config struct {
 // is invalid, so that a misconfigured server fails at startup rather than on
 // its first request.
 func Require(opts ...core.Option) func(http.Handler) http.Handler {
-	v, err := core.NewVerifier(opts...)
-	if err != nil {
-		panic("stdlwa.Require: " + err.Error())
-	}
-	return New(v)
+	return New(core.MustVerifier("stdlwa", opts...))
+}
+
+// RequireWith is Require with a Config: the one-line setup of Require for a
+// route that needs optional credentials, a skip function, a custom error
+// handler or its own requirements.
+func RequireWith(cfg Config, opts ...core.Option) func(http.Handler) http.Handler {
+	return New(core.MustVerifier("stdlwa", opts...), cfg)
 }
 
 // New returns middleware that verifies requests with v, which may be shared
@@ -75,20 +78,14 @@ func Require(opts ...core.Option) func(http.Handler) http.Handler {
 // without a profile. A CORS preflight is answered 204 by the middleware
 // (see core.Policy). Any other request is rejected and never reaches next.
 func New(v *core.Verifier, cfg ...Config) func(http.Handler) http.Handler {
-	if v == nil || len(cfg) > 1 {
-		panic("stdlwa.New: want a non-nil *core.Verifier and at most one Config")
-	}
-	var c Config
-	if len(cfg) == 1 {
-		c = cfg[0]
-	}
+	c := core.AdapterConfig("stdlwa", v, cfg)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if c.Skip != nil && c.Skip(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
-			req := core.RequestFromHTTP(r)
+			req := v.RequestFromHTTP(r)
 			ctx, p, err := v.Authenticate(r.Context(), &req, c.Policy)
 			switch {
 			case err != nil && c.ErrorHandler != nil && !errors.Is(err, core.ErrPreflight):
@@ -113,4 +110,11 @@ func New(v *core.Verifier, cfg ...Config) func(http.Handler) http.Handler {
 // r's context, and whether there is one. It is core.FromContext(r.Context()).
 func Profile(r *http.Request) (core.Profile, bool) {
 	return core.FromContext(r.Context())
+}
+
+// TokenInfo returns the details of the request's verified token (the client
+// ID it was issued to, when it was issued and when it expires), and whether
+// there is one. It is core.TokenInfoFromContext(r.Context()).
+func TokenInfo(r *http.Request) (core.TokenInfo, bool) {
+	return core.TokenInfoFromContext(r.Context())
 }

@@ -15,15 +15,16 @@ import (
 // Buffer holds one value per token source, so that the Request that Read
 // returns usually points into the caller's stack frame rather than into a new
 // slice. Declare it as a local variable next to the Request.
-type Buffer [3]string
+type Buffer [5]string
 
 // Read returns the Request of ctx: method, Access-Control-Request-Method
 // (read only on OPTIONS, the only method a preflight has) and every value of
-// every token source. Its strings point into fasthttp's buffers, which are
+// every token source, the custom header and cookie of v included
+// (core.WithTokenHeader, core.WithTokenCookie). Its strings point into fasthttp's buffers, which are
 // reused once the handler returns: the Request must not outlive the handler
 // (core.Verifier.Authenticate copies the token before anything can outlive
 // its call).
-func Read(ctx *fasthttp.RequestCtx, buf *Buffer) core.Request {
+func Read(ctx *fasthttp.RequestCtx, v *core.Verifier, buf *Buffer) core.Request {
 	h := &ctx.Request.Header
 	req := core.Request{Method: unsafeString(ctx.Method())}
 	// PeekAll and PeekMulti reuse their result slice: each result is
@@ -31,6 +32,15 @@ func Read(ctx *fasthttp.RequestCtx, buf *Buffer) core.Request {
 	req.Authorization = appendUnsafe(buf[0:0:1], h.PeekAll(core.HeaderAuthorization))
 	req.AmzAccessToken = appendUnsafe(buf[1:1:2], h.PeekAll(core.HeaderAmzAccessToken))
 	req.Query = appendUnsafe(buf[2:2:3], ctx.QueryArgs().PeekMulti(core.QueryAccessToken))
+	if name := v.TokenHeader(); name != "" {
+		req.Header = appendUnsafe(buf[3:3:4], h.PeekAll(name))
+	}
+	if name := v.TokenCookie(); name != "" {
+		if c := h.Cookie(name); len(c) > 0 {
+			buf[4] = unsafeString(c)
+			req.Cookie = buf[4:5:5]
+		}
+	}
 	if req.Method == fasthttp.MethodOptions {
 		req.AccessControlRequestMethod = unsafeString(h.Peek(fasthttp.HeaderAccessControlRequestMethod))
 	}
