@@ -92,8 +92,9 @@ type Setup struct {
 // seen is the protected handler's answer: the profile as the adapter's
 // getter and core.FromContext gave it.
 type seen struct {
-	Adapter *core.Profile `json:"adapter"`
-	Context *core.Profile `json:"context"`
+	Adapter *core.Profile   `json:"adapter"`
+	Context *core.Profile   `json:"context"`
+	Info    *core.TokenInfo `json:"info"`
 }
 
 // Reply is the protected handler: it counts the call and returns the JSON
@@ -109,6 +110,9 @@ func (s Setup) Reply(ctx context.Context, p core.Profile, ok bool) []byte {
 	}
 	if cp, ok := core.FromContext(ctx); ok {
 		out.Context = &cp
+	}
+	if info, ok := core.TokenInfoFromContext(ctx); ok {
+		out.Info = &info
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -300,6 +304,10 @@ func Run(t *testing.T, a Adapter) {
 	t.Run("CustomErrorHandler", func(t *testing.T) { testCustomErrorHandler(t, a) })
 	t.Run("Preflight", func(t *testing.T) { testPreflight(t, a) })
 	t.Run("ErrorHandlerGuards", func(t *testing.T) { testErrorHandlerGuards(t, a) })
+	t.Run("TokenSources", func(t *testing.T) { testTokenSources(t, a) })
+	t.Run("RFC6750", func(t *testing.T) { testRFC6750(t, a) })
+	t.Run("RouteRequirements", func(t *testing.T) { testRouteRequirements(t, a) })
+	t.Run("TokenInfo", func(t *testing.T) { testTokenInfo(t, a) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, a) })
 	t.Run("Cache", func(t *testing.T) { testCache(t, a) })
 	t.Run("RequirePanics", func(t *testing.T) { testRequirePanics(t, a) })
@@ -729,4 +737,105 @@ func LeakOptions() []goleak.Option {
 		goleak.IgnoreAnyFunction("github.com/maypok86/otter/v2.periodicCleanUp[...]"),
 		goleak.IgnoreAnyFunction("github.com/maypok86/otter/v2.updateCoarseClock"),
 	}
+}
+
+// testTokenSources: a custom header and a cookie carry the token, in
+// addition to or instead of the documented sources, with the same rules.
+func testTokenSources(t *testing.T, a Adapter) {
+	const header, cookie = "X-Api-Token", "lwa_token"
+	t.Run("in addition", func(t *testing.T) {
+		e := newEnv(t, a, Setup{}, core.WithTokenHeader(header), core.WithTokenCookie(cookie))
+		tok, p := e.issue("alice")
+		other, _ := e.issue("bob")
+		e.accept(t, e.get(t, "", header, tok), &p)
+		e.accept(t, e.get(t, "", "Cookie", cookie+"="+tok), &p)
+		e.accept(t, e.get(t, "", "Cookie", "a=b; "+cookie+"="+url.QueryEscape(tok)), &p) // decoded once
+		e.accept(t, e.get(t, "", auth, bearer(tok), header, tok, "Cookie", cookie+"="+tok), &p)
+		e.reject(t, e.get(t, "", auth, bearer(tok), header, other), 400, core.CodeInvalidRequest, "")
+		e.reject(t, e.get(t, "", header, tok, "Cookie", cookie+"="+other), 400, core.CodeInvalidRequest, "")
+		e.reject(t, e.get(t, "", header, "Atza|bad token"), 400, core.CodeInvalidRequest, "")
+		e.reject(t, e.get(t, "", "Cookie", "other="+tok), 400, core.CodeInvalidRequest, "") // another cookie
+	})
+	t.Run("instead", func(t *testing.T) {
+		e := newEnv(t, a, Setup{}, core.WithTokenCookie(cookie), core.WithDocumentedSources(false))
+		tok, p := e.issue("alice")
+		e.accept(t, e.get(t, "", "Cookie", cookie+"="+tok), &p)
+		e.reject(t, e.get(t, "", auth, bearer(tok)), 400, core.CodeInvalidRequest, "")
+		e.reject(t, e.get(t, "access_token="+url.QueryEscape(tok)), 400, core.CodeInvalidRequest, "")
+	})
+}
+
+// testRFC6750: the opt-in RFC 6750 statuses, through the adapter.
+func testRFC6750(t *testing.T, a Adapter) {
+	e := newEnv(t, a, Setup{}, core.WithRFC6750Statuses(), core.WithRequiredFields(core.FieldPostalCode))
+	check := func(r response, status int, code, challenge string) {
+		t.Helper()
+		assert.False(t, r.ran, "the handler must not run on a rejection")
+		assert.Equal(t, status, r.status, "body: %s", r.body)
+		assert.Contains(t, string(r.body), `"error":"`+code+`"`)
+		assert.Equal(t, challenge, r.header.Get("WWW-Authenticate"))
+	}
+	check(e.get(t, ""), 401, core.CodeInvalidRequest, "Bearer")
+	revoked, _ := e.issue("gone")
+	e.srv.Revoke(revoked)
+	check(e.get(t, "", auth, bearer(revoked)), 401, core.CodeInvalidToken,
+		`Bearer error="invalid_token", error_description="the access token is expired, revoked, malformed or unknown"`)
+	foreign := e.srv.Issue(otherClientID, core.Profile{UserID: "amzn1.account.X"})
+	r := e.get(t, "", auth, bearer(foreign))
+	check(r, 401, core.CodeInvalidToken, r.header.Get("WWW-Authenticate"))
+	assert.Contains(t, r.header.Get("WWW-Authenticate"), `error="invalid_token"`)
+	noPostal, _ := e.issue("carol", lwatest.WithScopes("profile"))
+	r = e.get(t, "", auth, bearer(noPostal))
+	check(r, 403, core.CodeInsufficientScope, r.header.Get("WWW-Authenticate"))
+	assert.Contains(t, r.header.Get("WWW-Authenticate"), `error="insufficient_scope"`)
+	check(e.get(t, "", auth, bearer("a"), core.HeaderAmzAccessToken, "b"), 400, core.CodeInvalidRequest,
+		`Bearer error="invalid_request", error_description="the request carries two different access tokens"`)
+	tok, p := e.issue("alice")
+	e.accept(t, e.get(t, "", auth, bearer(tok)), &p)
+}
+
+// testRouteRequirements: a route's own required fields and client IDs,
+// sharing the verifier's cache with other routes.
+func testRouteRequirements(t *testing.T, a Adapter) {
+	e := newEnv(t, a, Setup{Policy: core.Policy{RequiredFields: []string{core.FieldPostalCode}}})
+	tok, p := e.issue("alice")
+	noPostal, _ := e.issue("bob", lwatest.WithScopes("profile"))
+	e.accept(t, e.get(t, "", auth, bearer(tok)), &p)
+	e.reject(t, e.get(t, "", auth, bearer(noPostal)), 401, core.CodeInsufficientScope, "")
+	// The same verifier on a route without the requirement accepts bob,
+	// without asking Amazon again.
+	calls := e.srv.CallCount(lwatest.TokenInfo)
+	plain := newEnvWith(t, a, e, Setup{})
+	_, err := e.v.Verify(context.Background(), noPostal)
+	require.NoError(t, err)
+	r := plain.get(t, "", auth, bearer(noPostal))
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, calls, e.srv.CallCount(lwatest.TokenInfo), "one cache for both routes")
+
+	devices := newEnvWith(t, a, e, Setup{Policy: core.Policy{ClientIDs: []string{"amzn1.application-oa2-client.devices"}}})
+	devices.reject(t, devices.get(t, "", auth, bearer(tok)), 404, core.CodeNotFound, "")
+}
+
+// testTokenInfo: the handler can read the token's details.
+func testTokenInfo(t *testing.T, a Adapter) {
+	e := newEnv(t, a, Setup{})
+	tok, _ := e.issue("alice")
+	before := time.Now().Add(-2 * time.Second)
+	r := e.get(t, "", auth, bearer(tok))
+	require.Equal(t, http.StatusOK, r.status)
+	var s seen
+	require.NoError(t, json.Unmarshal(r.body, &s))
+	require.NotNil(t, s.Info, "core.TokenInfoFromContext in the handler")
+	assert.Equal(t, ClientID, s.Info.ClientID)
+	assert.True(t, s.Info.IssuedAt.After(before), "issued at %v", s.Info.IssuedAt)
+	assert.WithinDuration(t, time.Now().Add(time.Hour), s.Info.ExpiresAt, 5*time.Second)
+}
+
+// newEnvWith serves another route with the verifier and fake of base.
+func newEnvWith(t *testing.T, a Adapter, base *env, s Setup) *env {
+	t.Helper()
+	e := &env{a: a, srv: base.srv, v: base.v}
+	s.Verifier = base.v
+	e.serve(t, s)
+	return e
 }
