@@ -256,13 +256,19 @@ func TestUpstreamFailureNotCached(t *testing.T) {
 			_, err := v.Verify(context.Background(), tok)
 			requireRejection(t, err, 502, core.CodeServerError, core.ErrUpstream)
 			// When tokeninfo fails first, the profile call in flight is
-			// cancelled and may never reach the server: count from here.
-			ti0, pr0 := calls(srv)
+			// cancelled: it may never reach the server, or reach it late.
+			ti0, _ := calls(srv)
 			require.Equal(t, 1, ti0)
 			requireVerified(t, v, tok, alice)
-			ti, pr := calls(srv)
+			ti, _ := calls(srv)
 			assert.Equal(t, 1, ti-ti0, "the failure was not cached: tokeninfo asked again")
-			assert.Equal(t, 1, pr-pr0, "the failure was not cached: profile asked again")
+			ok := 0
+			for _, c := range srv.Calls(lwatest.ProfileEndpoint) {
+				if c.Status == 200 {
+					ok++
+				}
+			}
+			assert.Equal(t, 1, ok, "the failure was not cached: profile asked again")
 		})
 	}
 }

@@ -29,11 +29,11 @@ import (
 // It is for tests that need thousands of verifications quickly; lwatest is
 // the upstream of every other test.
 type memLWA struct {
-	calls    atomic.Int64 // tokeninfo calls started
-	entered  chan struct{}
-	gate     chan struct{} // when non-nil, tokeninfo calls wait for it to close
-	panicOn  string        // "tokeninfo" or "profile": panic with the URL
-	mu       sync.Mutex // guards gate
+	calls   atomic.Int64 // tokeninfo calls started
+	entered chan struct{}
+	gate    chan struct{} // when non-nil, tokeninfo calls wait for it to close
+	panicOn string        // "tokeninfo" or "profile": panic with the URL
+	mu      sync.Mutex    // guards gate
 }
 
 func (m *memLWA) RoundTrip(r *http.Request) (*http.Response, error) {

@@ -37,6 +37,8 @@ type Server struct {
 	consent  Consent                  // how /ap/oa asks the customer
 	codes    map[string]*authCode     // authorization code -> what it grants
 	refresh  map[string]*refreshGrant // refresh token -> what it grants
+
+	verifiers []*core.Verifier // from Verifier: told about Revoke and Expire
 }
 
 // NewServer starts and returns a new fake LWA server on 127.0.0.1, like
@@ -108,7 +110,10 @@ func (s *Server) nowLocked() time.Time {
 }
 
 // Advance moves the server's clock forward by d, so tests can make tokens
-// expire without sleeping. It panics if d is negative.
+// expire without sleeping. It panics if d is negative. Verifiers from
+// [Server.Verifier] run their caches on this clock, so their entries age
+// with it; other verifiers' caches run on the real clock and still hold
+// what they verified.
 func (s *Server) Advance(d time.Duration) {
 	if d < 0 {
 		panic(fmt.Sprintf("lwatest: Advance(%v): the clock only moves forward", d))

@@ -144,26 +144,35 @@ func (s *Server) issueLocked(tok, clientID string, p core.Profile, cfg tokenConf
 // also be a refresh token from the token endpoint: exchanging it then fails
 // with invalid_grant (the access tokens it gave stay valid; revoke them too
 // if the test needs it). Revoking an unknown token does nothing.
+//
+// A verifier from [Server.Verifier] forgets the token at once, so that its
+// next use asks the server again and is rejected; any other verifier keeps
+// trusting its cached answer until its cache TTL runs out, as it would
+// with Amazon.
 func (s *Server) Revoke(token string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if g, ok := s.tokens[token]; ok {
 		g.revoked = true
 	}
 	if rg, ok := s.refresh[token]; ok {
 		rg.revoked = true
 	}
+	s.mu.Unlock()
+	s.forgetInVerifiers(token)
 }
 
 // Expire ends token's lifetime now, with the same effect as its lifetime
 // having run out: tokeninfo and profile answer 400 invalid_token. Expiring an
-// unknown token does nothing.
+// unknown token does nothing. Like Revoke, it makes verifiers from
+// [Server.Verifier] forget the token; other verifiers keep their cached
+// answer until its TTL runs out.
 func (s *Server) Expire(token string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if g, ok := s.tokens[token]; ok {
 		g.expiresAt = s.nowLocked()
 	}
+	s.mu.Unlock()
+	s.forgetInVerifiers(token)
 }
 
 // Profile returns the customer profile token was issued for, with the UserID
