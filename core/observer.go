@@ -17,7 +17,8 @@ import (
 // Embed NopObserver to implement only some hooks and stay compatible when
 // hooks are added.
 type Observer interface {
-	// Request is called once per middleware decision (Authenticate).
+	// Request is called once per middleware decision (Authenticate); a CORS
+	// preflight counts as OutcomeAnonymous.
 	Request(ctx context.Context, ev RequestEvent)
 	// CacheLookup is called once per lookup in a cache tier.
 	CacheLookup(ctx context.Context, ev CacheEvent)
@@ -156,7 +157,7 @@ type UpstreamCall struct {
 type UpstreamEvent struct {
 	UpstreamCall
 	StatusCode int           // the HTTP status Amazon answered, 0 if none
-	ErrorType  string        // "" on a documented answer; else a short class such as "timeout", "transport", "server_error", or the status code
+	ErrorType  string        // "" on a documented answer; else "timeout", "transport", "canceled" (the verifier no longer needed the answer) or the status code
 	Duration   time.Duration // from the request's start to its body read
 }
 

@@ -91,6 +91,9 @@ func (v *Verifier) call(ctx context.Context, endpoint, rawURL, token string) ans
 	ev := UpstreamEvent{UpstreamCall: c, StatusCode: a.status, Duration: time.Since(start)}
 	if a.err != nil && !cacheable(a.err) {
 		ev.ErrorType = a.errorType()
+		if errors.Is(ctx.Err(), context.Canceled) {
+			ev.ErrorType = "canceled" // the verifier cancelled it: tokeninfo had decided
+		}
 	}
 	v.obs.UpstreamEnd(ctx, ev)
 	return a
