@@ -2,6 +2,8 @@ package core
 
 import (
 	"crypto/sha256"
+	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -37,8 +39,15 @@ type rejection struct {
 }
 
 // caches holds the local tier: the positive and negative caches; either may
-// be nil when its TTL is zero.
+// be nil when its TTL is zero. The positive cache is otter (W-TinyLFU
+// eviction, expiry, the size bound) with a read-mostly index in front of it
+// (hot) that answers hits: otter's own read path, with its access buffer and
+// entry copy, costs a third of a cached verification; the index costs a map
+// lookup under a read lock. Otter keeps the index in step through its
+// deletion handler, and a sample of the hits is still recorded in otter so
+// that eviction keeps seeing which tokens are hot.
 type caches struct {
+	hot    hotIndex
 	ok     *otter.Cache[cacheKey, *entry]
 	bad    *otter.Cache[cacheKey, rejection]
 	coarse *otter.CoarseClock // nil with a test clock
@@ -83,6 +92,9 @@ func newCaches(c *config) (*caches, error) {
 	if c.cacheTTL > 0 {
 		ok, err := otter.New(&otter.Options[cacheKey, *entry]{
 			MaximumSize: c.cacheSize,
+			OnAtomicDeletion: func(d otter.DeletionEvent[cacheKey, *entry]) {
+				cs.hot.drop(d.Key, d.Value)
+			},
 			ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[cacheKey, *entry]) time.Duration {
 				return time.Duration(e.Value.keepUntil - cs.now())
 			}),
@@ -109,25 +121,34 @@ func newCaches(c *config) (*caches, error) {
 	return cs, nil
 }
 
-// get returns the entry of key while it may be trusted.
-func (cs *caches) get(key cacheKey) (*entry, bool) {
-	if cs.ok == nil {
-		return nil, false
+// accessSample is how often (one hit in accessSample) a hit is recorded in
+// otter's eviction policy. A uniform sample keeps the relative frequencies
+// that W-TinyLFU compares, so tokens in steady use still win over a flood
+// of new ones; recording every hit would cost a sixth of a cached
+// verification.
+const accessSample = 64
+
+// get returns the entry of key while it may be trusted, and whether it is
+// due for a refresh ahead of its expiry.
+func (cs *caches) get(key cacheKey) (e *entry, refresh, ok bool) {
+	e = cs.hot.get(key)
+	if e == nil {
+		return nil, false, false
 	}
-	e, ok := cs.ok.GetIfPresent(key)
-	if !ok || cs.now() >= e.trustUntil {
-		return nil, false
+	now := cs.now()
+	if now >= e.trustUntil {
+		return nil, false, false
 	}
-	return e, true
+	if rand.Uint32()%accessSample == 0 {
+		cs.ok.GetIfPresent(key) // the access, for eviction
+	}
+	return e, e.refreshAt != 0 && now >= e.refreshAt, true
 }
 
 // stale returns the entry of key kept past its trust for stale-if-error.
 func (cs *caches) stale(key cacheKey) (*entry, bool) {
-	if cs.ok == nil {
-		return nil, false
-	}
-	e, ok := cs.ok.GetIfPresent(key)
-	if !ok || cs.now() >= e.keepUntil {
+	e := cs.hot.get(key)
+	if e == nil || cs.now() >= e.keepUntil {
 		return nil, false
 	}
 	return e, true
@@ -148,8 +169,15 @@ func (cs *caches) rejected(key cacheKey) (*Error, bool) {
 
 // remember stores e; its instants must already be set on the cache's clock.
 func (cs *caches) remember(key cacheKey, e *entry) {
-	if cs.ok != nil && e.keepUntil > cs.now() {
-		cs.ok.Set(key, e)
+	if cs.ok == nil || e.keepUntil <= cs.now() {
+		return
+	}
+	cs.ok.Set(key, e)
+	cs.hot.put(key, e)
+	// Otter may have turned e away (admission) or evicted it already, its
+	// deletion handler running before the put: the index follows otter.
+	if v, ok := cs.ok.GetEntryQuietly(key); !ok || v.Value != e {
+		cs.hot.drop(key, e)
 	}
 }
 
@@ -164,12 +192,11 @@ func (cs *caches) dropVerified(key cacheKey) {
 	if cs.ok != nil {
 		cs.ok.Invalidate(key)
 	}
+	cs.hot.drop(key, nil)
 }
 
 func (cs *caches) forget(key cacheKey) {
-	if cs.ok != nil {
-		cs.ok.Invalidate(key)
-	}
+	cs.dropVerified(key)
 	if cs.bad != nil {
 		cs.bad.Invalidate(key)
 	}
@@ -183,6 +210,7 @@ func (cs *caches) forgetUser(match func(*entry) bool) {
 	for k, e := range cs.ok.All() {
 		if match(e) {
 			cs.ok.Invalidate(k)
+			cs.hot.drop(k, nil)
 		}
 	}
 }
@@ -192,6 +220,7 @@ func (cs *caches) clear() {
 	if cs.ok != nil {
 		cs.ok.InvalidateAll()
 	}
+	cs.hot.clear()
 	if cs.bad != nil {
 		cs.bad.InvalidateAll()
 	}
@@ -218,5 +247,57 @@ func (cs *caches) close() {
 	}
 	if cs.coarse != nil {
 		cs.coarse.Stop()
+	}
+}
+
+// hotIndex maps keys to the entries otter holds, for reads: 64 shards, each
+// a map under a read-write lock.
+type hotIndex struct {
+	shards [64]hotShard
+}
+
+type hotShard struct {
+	mu sync.RWMutex
+	m  map[cacheKey]*entry
+	_  [40]byte // one shard per cache line
+}
+
+// shard picks a shard by the key's first byte: keys are SHA-256 sums.
+func (h *hotIndex) shard(k *cacheKey) *hotShard { return &h.shards[k[0]&63] }
+
+func (h *hotIndex) get(k cacheKey) *entry {
+	s := h.shard(&k)
+	s.mu.RLock()
+	e := s.m[k]
+	s.mu.RUnlock()
+	return e
+}
+
+func (h *hotIndex) put(k cacheKey, e *entry) {
+	s := h.shard(&k)
+	s.mu.Lock()
+	if s.m == nil {
+		s.m = make(map[cacheKey]*entry)
+	}
+	s.m[k] = e
+	s.mu.Unlock()
+}
+
+// drop removes k, only while it maps to e when e is not nil.
+func (h *hotIndex) drop(k cacheKey, e *entry) {
+	s := h.shard(&k)
+	s.mu.Lock()
+	if cur, ok := s.m[k]; ok && (e == nil || cur == e) {
+		delete(s.m, k)
+	}
+	s.mu.Unlock()
+}
+
+func (h *hotIndex) clear() {
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		clear(s.m)
+		s.mu.Unlock()
 	}
 }

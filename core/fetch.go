@@ -56,7 +56,7 @@ func (v *Verifier) fetch(f *flight, token string, key cacheKey) (*entry, *Error)
 	// token finished must not ask Amazon a second time. A refresh ahead of
 	// expiry asks anyway.
 	if !f.refresh {
-		if e, ok := v.cache.get(key); ok {
+		if e, _, ok := v.cache.get(key); ok {
 			return e, nil
 		}
 		if err, ok := v.cache.rejected(key); ok {

@@ -144,11 +144,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (*entry, error) {
 		return nil, newError(ErrMalformedToken, "the access token is longer than 2048 bytes", nil)
 	}
 	key := keyOf(token)
-	if e, ok := v.cache.get(key); ok {
+	if e, refresh, ok := v.cache.get(key); ok {
 		if v.obs != nil {
 			v.obs.CacheLookup(ctx, CacheEvent{Tier: TierLocal, Result: LookupHit})
 		}
-		if e.refreshAt != 0 && v.cache.now() >= e.refreshAt {
+		if refresh {
 			v.refreshAhead(ctx, token, key, e)
 		}
 		return e, nil
