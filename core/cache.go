@@ -22,14 +22,28 @@ func keyOf(token string) cacheKey {
 // entry is one verified token: its profile and details (shared, never
 // modified) and, on the cache's clock, until when it may be trusted.
 type entry struct {
-	profile Profile
-	info    TokenInfo
+	profile  Profile
+	clientID string // one of the Verifier's own strings: no copy per entry
+	issued   int64  // tokeninfo's iat, Unix seconds; 0 when Amazon did not say
+	expires  int64  // when the token expires at Amazon, Unix seconds
 
 	ttl        time.Duration // how long it was trusted for when stored
 	trustUntil int64         // served as verified before this instant
 	refreshAt  int64         // re-verified in the background when used after this instant (0: never)
 	keepUntil  int64         // kept this long for stale-if-error; never past the token's expiry
 	refreshing atomic.Bool
+}
+
+// info returns the token's details.
+func (e *entry) info() TokenInfo {
+	t := TokenInfo{ClientID: e.clientID}
+	if e.issued != 0 {
+		t.IssuedAt = time.Unix(e.issued, 0)
+	}
+	if e.expires != 0 {
+		t.ExpiresAt = time.Unix(e.expires, 0)
+	}
+	return t
 }
 
 // rejection is one token Amazon turned down, answered from memory for a

@@ -34,7 +34,14 @@ func NewContext(ctx context.Context, p Profile) context.Context {
 // NewContextWithInfo is NewContext that also stores the token's details,
 // read back with TokenInfoFromContext.
 func NewContextWithInfo(ctx context.Context, p Profile, info TokenInfo) context.Context {
-	return context.WithValue(ctx, profileKey{}, &entry{profile: p, info: info})
+	e := &entry{profile: p, clientID: info.ClientID}
+	if !info.IssuedAt.IsZero() {
+		e.issued = info.IssuedAt.Unix()
+	}
+	if !info.ExpiresAt.IsZero() {
+		e.expires = info.ExpiresAt.Unix()
+	}
+	return context.WithValue(ctx, profileKey{}, e)
 }
 
 // newContextShared stores a pointer to an immutable, cached entry: one
@@ -86,5 +93,5 @@ func TokenInfoFromContext(ctx context.Context) (TokenInfo, bool) {
 	if !ok || e == nil {
 		return TokenInfo{}, false
 	}
-	return e.info, true
+	return e.info(), true
 }

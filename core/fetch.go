@@ -219,13 +219,12 @@ func (v *Verifier) newEntry(p Profile, info *tokenInfoAnswer) *entry {
 	if *info.Exp < math.MaxInt64/int64(time.Second) {
 		left = time.Duration(*info.Exp) * time.Second
 	}
-	e := &entry{profile: p, info: TokenInfo{ClientID: *info.Aud}}
-	wall := time.Now()
+	e := &entry{profile: p, clientID: v.clientID(*info.Aud)}
 	if left < 100*365*24*time.Hour {
-		e.info.ExpiresAt = wall.Add(left).Truncate(time.Second)
+		e.expires = time.Now().Add(left).Unix()
 	}
 	if info.Iat != nil && *info.Iat > 0 {
-		e.info.IssuedAt = time.Unix(*info.Iat, 0)
+		e.issued = *info.Iat
 	}
 	v.setTrust(e, min(v.localTTL(), left), left)
 	return e
@@ -250,6 +249,17 @@ func (v *Verifier) setTrust(e *entry, trust, left time.Duration) {
 	if v.cfg.refreshAhead > 0 && trust > 0 {
 		e.refreshAt = e.trustUntil - int64(float64(trust)*v.cfg.refreshAhead)
 	}
+}
+
+// clientID returns the Verifier's own copy of the client ID id, so that
+// entries share it; "" when id is not one of them.
+func (v *Verifier) clientID(id string) string {
+	for _, c := range v.cfg.clientIDs {
+		if c == id {
+			return c
+		}
+	}
+	return ""
 }
 
 // localTTL is how long the local tier trusts an entry.

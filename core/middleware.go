@@ -145,7 +145,7 @@ func (v *Verifier) Authenticate(ctx context.Context, r *Request, pol Policy) (co
 
 // checkPolicy applies a route's own requirements to a verified token.
 func checkPolicy(e *entry, pol *Policy) error {
-	if len(pol.ClientIDs) > 0 && !slices.Contains(pol.ClientIDs, e.info.ClientID) {
+	if len(pol.ClientIDs) > 0 && !slices.Contains(pol.ClientIDs, e.clientID) {
 		return newError(ErrNotOurToken, "not found", nil)
 	}
 	if f := missingField(e.profile, pol.RequiredFields); f != "" {

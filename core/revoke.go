@@ -90,7 +90,7 @@ func (r *revocations) check(e *entry) *Error {
 // second cutoff. A token whose issue time Amazon did not give is assumed
 // issued before: fail closed.
 func issuedBy(e *entry, cutoff int64) bool {
-	return e.info.IssuedAt.IsZero() || e.info.IssuedAt.Unix() <= cutoff
+	return e.issued == 0 || e.issued <= cutoff
 }
 
 // pruneLocked drops what can no longer matter, at most once a minute.
@@ -171,8 +171,8 @@ func (v *Verifier) Revoke(ctx context.Context, token string) error {
 	}
 	key := keyOf(t)
 	until := time.Now().Add(maxTokenLifetime)
-	if e, ok := v.cache.stale(key); ok && !e.info.ExpiresAt.IsZero() {
-		until = e.info.ExpiresAt
+	if e, ok := v.cache.stale(key); ok && e.expires != 0 {
+		until = time.Unix(e.expires, 0)
 	}
 	v.revoked.addToken(key, until)
 	v.forgetLocal(key)

@@ -175,9 +175,10 @@ func (s *sharedTier) decide(f *flight, token string, key cacheKey, tag string, v
 		v.observeLookup(ctx, TierShared, LookupMiss) // due for a refresh fleet-wide
 		return nil, nil, false
 	}
-	e := &entry{profile: r.Profile, info: TokenInfo{ClientID: r.ClientID, ExpiresAt: time.Unix(0, r.ExpiresAt)}}
-	if r.IssuedAt > 0 {
-		e.info.IssuedAt = time.Unix(r.IssuedAt, 0)
+	e := &entry{profile: r.Profile, clientID: v.clientID(r.ClientID), issued: r.IssuedAt, expires: r.ExpiresAt / int64(time.Second)}
+	if e.clientID == "" { // written by a replica that accepts other client IDs
+		v.observeLookup(ctx, TierShared, LookupMiss)
+		return nil, nil, false
 	}
 	if err := s.checkUser(ctx, e); err != nil {
 		v.observeLookup(ctx, TierShared, LookupRejectedHit)
@@ -257,19 +258,16 @@ func (s *sharedTier) bounded() (context.Context, context.CancelFunc) {
 // store writes a verified entry for the rest of its trust.
 func (s *sharedTier) store(ctx context.Context, token string, e *entry) {
 	now := time.Now()
-	left := time.Until(e.info.ExpiresAt)
-	if e.info.ExpiresAt.IsZero() {
+	left := time.Until(time.Unix(e.expires, 0))
+	if e.expires == 0 {
 		left = s.v.cfg.cacheTTL
 	}
 	trust := min(s.v.cfg.cacheTTL, left)
 	if trust <= 0 {
 		return
 	}
-	r := &record{Kind: "v", Profile: e.profile, ClientID: e.info.ClientID,
+	r := &record{Kind: "v", Profile: e.profile, ClientID: e.clientID, IssuedAt: e.issued,
 		ExpiresAt: now.Add(left).UnixNano(), Trust: now.Add(trust).UnixNano()}
-	if !e.info.IssuedAt.IsZero() {
-		r.IssuedAt = e.info.IssuedAt.Unix()
-	}
 	key := tokenTag(token) + ":e"
 	if val := seal(token, key, r); val != nil {
 		if err := s.c.Set(ctx, key, val, trust); err != nil {

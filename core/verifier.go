@@ -132,7 +132,7 @@ func (v *Verifier) VerifyInfo(ctx context.Context, token string) (Profile, Token
 	if err != nil {
 		return Profile{}, TokenInfo{}, v.shape(AsError(err))
 	}
-	return e.profile, e.info, nil
+	return e.profile, e.info(), nil
 }
 
 // verify returns the (shared, immutable) cached entry of token.
