@@ -19,7 +19,12 @@ package main
 //
 // An authenticated request that missed the local tier and saw neither a
 // shared hit nor Amazon in its own context waited for the verification
-// another request had started: it was coalesced.
+// another request had started: it was coalesced. That last label is an
+// inference, exact for the demo's setup: it would also cover a request that
+// missed the local tier just as another request's verification stored the
+// token (served by that verification all the same), and an answer served
+// stale while Amazon fails (core.WithStaleIfError, which the demo does not
+// use), since core reports no event for either.
 
 import (
 	"context"
