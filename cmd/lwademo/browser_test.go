@@ -51,7 +51,7 @@ func startSiteForTest(t *testing.T) *site {
 	require.NoError(t, err)
 	s, err := startSite(v, fake, "http://"+ln.Addr().String(), "127.0.0.1:0", "auto")
 	require.NoError(t, err)
-	srv := &http.Server{Handler: s.handler(routes(v)), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: s.handler(routes(v, http.NotFoundHandler())), ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"html"
@@ -33,10 +32,10 @@ func startRun(t *testing.T, args ...string) demo {
 	t.Setenv("LWA_CLIENT_ID", "")
 	t.Setenv("LWA_ENDPOINT", "")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out bytes.Buffer
+	out := &safeBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), &out, ready) }()
+	go func() { done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), out, ready) }()
 	select {
 	case <-ready:
 	case err := <-done:
@@ -302,10 +301,10 @@ func TestBrowserSignInNeedsSecretAgainstAmazon(t *testing.T) {
 	t.Setenv("LWA_CLIENT_ID", "amzn1.application-oa2-client.real")
 	t.Setenv(envClientSecret, "")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out bytes.Buffer
+	out := &safeBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-web-addr", "off"}, &out, ready) }()
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-web-addr", "off"}, out, ready) }()
 	addr := <-ready
 	defer func() { cancel(); require.NoError(t, <-done) }()
 	assert.Contains(t, out.String(), "Browser sign-in needs LWA_CLIENT_SECRET")

@@ -1,0 +1,241 @@
+package main
+
+// Observability: the verifier's metrics (package otellwa, exported in
+// Prometheus format on GET /metrics), and a request log that says how each
+// request's token was handled.
+//
+// The request log needs no API of its own from core: it wraps the otellwa
+// Observer. logRequests puts a small record (handling) into each request's
+// context; the Observer's hooks, which core calls with that context, fill
+// it in:
+//
+//   - Request (the request's context): the middleware's decision,
+//     authenticated, anonymous or rejected with a code;
+//   - CacheLookup (the request's context for the local tier; for the
+//     shared tier, the context of the request that started the
+//     verification): a hit in either tier;
+//   - VerificationStart (the context of the request that started the
+//     verification): Amazon was asked.
+//
+// An authenticated request that missed the local tier and saw neither a
+// shared hit nor Amazon in its own context waited for the verification
+// another request had started: it was coalesced. That last label is an
+// inference, exact for the demo's setup: it would also cover a request that
+// missed the local tier just as another request's verification stored the
+// token (served by that verification all the same), and an answer served
+// stale while Amazon fails (core.WithStaleIfError, which the demo does not
+// use), since core reports no event for either.
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/otlptranslator"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/otellwa"
+)
+
+// metrics is the verifier's OpenTelemetry metrics, read by Prometheus.
+type metrics struct {
+	obs     *otellwa.Observer
+	mp      *sdkmetric.MeterProvider
+	handler http.Handler // GET /metrics
+}
+
+// newMetrics sets up a MeterProvider whose reader is the Prometheus
+// exporter, on a registry of the demo's own (not the global one: several
+// demos may run in one process, as the tests do), and an otellwa Observer
+// on it.
+func newMetrics() (*metrics, error) {
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(
+		otelprom.WithRegisterer(reg),
+		// lwa.requests → lwa_requests_total, lwa.upstream.duration (s) →
+		// lwa_upstream_duration_seconds, lwa.cache.result → lwa_cache_result.
+		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
+	)
+	if err != nil {
+		return nil, err
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	obs, err := otellwa.New(otellwa.WithMeterProvider(mp))
+	if err != nil {
+		_ = mp.Shutdown(context.Background())
+		return nil, err
+	}
+	return &metrics{obs: obs, mp: mp, handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}, nil
+}
+
+func (m *metrics) close() {
+	_ = m.obs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = m.mp.Shutdown(ctx)
+}
+
+// howObserver is the otellwa Observer, plus notes for the request log.
+type howObserver struct {
+	*otellwa.Observer
+}
+
+var _ core.Observer = howObserver{}
+
+func (o howObserver) Request(ctx context.Context, ev core.RequestEvent) {
+	o.Observer.Request(ctx, ev)
+	if h := handlingOf(ctx); h != nil {
+		h.mu.Lock()
+		h.decided, h.outcome, h.code = true, ev.Outcome, ev.Code
+		h.mu.Unlock()
+	}
+}
+
+func (o howObserver) CacheLookup(ctx context.Context, ev core.CacheEvent) {
+	o.Observer.CacheLookup(ctx, ev)
+	if ev.Result != core.LookupHit {
+		return
+	}
+	if h := handlingOf(ctx); h != nil {
+		h.mu.Lock()
+		if ev.Tier == core.TierLocal {
+			h.localHit = true
+		} else {
+			h.sharedHit = true
+		}
+		h.mu.Unlock()
+	}
+}
+
+func (o howObserver) VerificationStart(ctx context.Context) context.Context {
+	if h := handlingOf(ctx); h != nil {
+		h.mu.Lock()
+		h.upstream = true
+		h.mu.Unlock()
+	}
+	return o.Observer.VerificationStart(ctx)
+}
+
+// handling is what the request log learns about one request. A
+// verification may outlive its request (its first caller gave up), and a
+// background refresh ahead of expiry carries its request's context: hence
+// the lock.
+type handling struct {
+	mu                            sync.Mutex
+	decided                       bool // the lwa middleware decided
+	outcome                       core.Outcome
+	code                          string
+	skipped                       bool // the middleware's Skip let it through
+	localHit, sharedHit, upstream bool
+}
+
+type handlingKey struct{}
+
+func handlingOf(ctx context.Context) *handling {
+	h, _ := ctx.Value(handlingKey{}).(*handling)
+	return h
+}
+
+// noteSkipped records that the middleware's Skip let the request through.
+func noteSkipped(ctx context.Context) {
+	if h := handlingOf(ctx); h != nil {
+		h.mu.Lock()
+		h.skipped = true
+		h.mu.Unlock()
+	}
+}
+
+// how says how the request's token was handled.
+func (h *handling) how(r *http.Request) string {
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		return "preflight" // answered by the CORS middleware, or by lwa itself
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.skipped:
+		return "skipped"
+	case !h.decided:
+		return "public" // no lwa middleware on this route
+	case h.outcome == core.OutcomeRejected:
+		return "rejected " + h.code
+	case h.outcome == core.OutcomeAnonymous:
+		return "anonymous"
+	case h.localHit:
+		return "local cache"
+	case h.sharedHit:
+		return "shared cache"
+	case h.upstream:
+		return "verified upstream"
+	default:
+		return "coalesced" // waited for another request's verification
+	}
+}
+
+// logRequests logs one line per request: method, path (never the query,
+// which may carry access_token), status, how the token was handled, and
+// the duration.
+func logRequests(out io.Writer, next http.Handler) http.Handler {
+	log := slog.New(slog.NewTextHandler(out, nil))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h := &handling{}
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), handlingKey{}, h)))
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status()),
+			slog.String("how", h.how(r)),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// lockedWriter serialises the demo's writes to its output.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
