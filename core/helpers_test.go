@@ -63,10 +63,11 @@ func newServer(t testing.TB) *lwatest.Server {
 
 // newVerifier builds a verifier for srv accepting clientID; opts come last
 // and so override the defaults given here. It is closed at the end of the
-// test.
+// test. Refresh-ahead is off, so that tests which move the clock near an
+// entry's end count upstream calls exactly (resilience_test.go tests it).
 func newVerifier(t testing.TB, srv *lwatest.Server, opts ...core.Option) *core.Verifier {
 	t.Helper()
-	all := []core.Option{core.WithClientID(clientID), core.WithLogger(discardLogger())}
+	all := []core.Option{core.WithClientID(clientID), core.WithLogger(discardLogger()), core.WithRefreshAhead(0)}
 	if srv != nil {
 		all = append(all, core.WithEndpoint(srv.URL))
 	}
