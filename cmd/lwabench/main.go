@@ -63,6 +63,12 @@ type config struct {
 	requests int           // if > 0, the timed phase is this many requests instead
 	rounds   int           // the timed phase alternates bare and protected in this many rounds
 	addr     string        // listen address of the servers, loopback only
+
+	replicas int    // if > 0, the replicas mode: this many std servers, each with its own verifier
+	redis    string // replicas mode: address of the Redis they share (empty: no shared cache)
+
+	scenario string // "outage": the scripted outage scenario (see outage.go)
+	outage   outageConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -77,6 +83,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.requests, "n", 0, "if > 0, requests in the timed phase of each scenario (instead of -d)")
 	fs.IntVar(&c.rounds, "rounds", 6, "split each timed phase into this many rounds, alternating bare and protected")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "listen address of the servers under test (loopback only: 127.0.0.0/8 or ::1)")
+	fs.IntVar(&c.replicas, "replicas", 0, "if > 0, run this many replicas (std adapter, one verifier each) and spread the load over them, every token on every replica")
+	fs.StringVar(&c.redis, "redis", "", "with -replicas: host:port of a Redis the replicas share as their cache (each with its own client); empty: independent replicas")
+	fs.StringVar(&c.scenario, "scenario", "", `"outage": the scripted upstream outage against one std server (see -total, -outage-at, -hang, -fail, -stale-if-error, -plot)`)
+	c.outage.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -111,6 +121,26 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	case c.requests == 0 && c.duration <= 0:
 		return nil, fmt.Errorf("-d must be positive, got %v", c.duration)
 	}
+	switch {
+	case c.replicas < 0:
+		return nil, fmt.Errorf("-replicas must not be negative, got %d", c.replicas)
+	case c.redis != "" && c.replicas == 0:
+		return nil, errors.New("-redis needs -replicas N")
+	case c.scenario != "" && c.scenario != "outage":
+		return nil, fmt.Errorf("unknown -scenario %q (want outage)", c.scenario)
+	case c.scenario != "" && c.replicas > 0:
+		return nil, errors.New("-scenario and -replicas are separate modes: choose one")
+	}
+	if c.redis != "" {
+		if _, _, err := net.SplitHostPort(c.redis); err != nil {
+			return nil, fmt.Errorf("-redis %q: want host:port: %w", c.redis, err)
+		}
+	}
+	if c.scenario == "outage" {
+		if err := c.outage.check(); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkLoopback(c.addr); err != nil {
 		return nil, err
 	}
@@ -137,6 +167,12 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	switch {
+	case c.replicas > 0:
+		return runReplicas(ctx, c, out, stderr)
+	case c.scenario == "outage":
+		return runOutage(ctx, c, out, stderr)
 	}
 	up := lwatest.NewServer()
 	defer up.Close()
