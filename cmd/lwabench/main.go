@@ -39,6 +39,7 @@ import (
 
 	"github.com/go-lwa/lwa/core"
 	"github.com/go-lwa/lwa/lwatest"
+	"github.com/go-lwa/lwa/redislwa"
 )
 
 // clientID is the LWA client ID the fake issues tokens for.
@@ -64,8 +65,9 @@ type config struct {
 	rounds   int           // the timed phase alternates bare and protected in this many rounds
 	addr     string        // listen address of the servers, loopback only
 
-	replicas int    // if > 0, the replicas mode: this many std servers, each with its own verifier
-	redis    string // replicas mode: address of the Redis they share (empty: no shared cache)
+	replicas     int           // if > 0, the replicas mode: this many std servers, each with its own verifier
+	redis        string        // replicas mode: address of the Redis they share (empty: no shared cache)
+	redisTimeout time.Duration // replicas mode: redislwa.WithTimeout
 
 	scenario string // "outage": the scripted outage scenario (see outage.go)
 	outage   outageConfig
@@ -85,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "listen address of the servers under test (loopback only: 127.0.0.0/8 or ::1)")
 	fs.IntVar(&c.replicas, "replicas", 0, "if > 0, run this many replicas (std adapter, one verifier each) and spread the load over them, every token on every replica")
 	fs.StringVar(&c.redis, "redis", "", "with -replicas: host:port of a Redis the replicas share as their cache (each with its own client); empty: independent replicas")
+	fs.DurationVar(&c.redisTimeout, "redis-timeout", redislwa.DefaultTimeout, "with -redis: the bound on each Redis call (redislwa.WithTimeout); past it a replica verifies by itself")
 	fs.StringVar(&c.scenario, "scenario", "", `"outage": the scripted upstream outage against one std server (see -total, -outage-at, -hang, -fail, -stale-if-error, -plot)`)
 	c.outage.flags(fs)
 	if err := fs.Parse(args); err != nil {

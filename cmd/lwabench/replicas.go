@@ -97,7 +97,7 @@ func runReplicas(ctx context.Context, c *config, out, stderr io.Writer) (err err
 				return fmt.Errorf("redis %s: %w", c.redis, perr)
 			}
 			opts = append(opts, core.WithSharedCache(redislwa.New(r.rdb,
-				redislwa.WithPrefix(prefix), redislwa.WithChannel(prefix+"invalidate"))))
+				redislwa.WithPrefix(prefix), redislwa.WithChannel(prefix+"invalidate"), redislwa.WithTimeout(c.redisTimeout))))
 		}
 		if r.v, err = core.NewVerifier(opts...); err != nil {
 			return err
@@ -138,7 +138,7 @@ func runReplicas(ctx context.Context, c *config, out, stderr io.Writer) (err err
 func printReplicas(w io.Writer, c *config, r replicasRow) {
 	shared, target := "none (independent verifiers)", fmt.Sprintf("≈ 2 × %d = %d without a shared cache", c.replicas, 2*c.replicas)
 	if c.redis != "" {
-		shared, target = "redis "+c.redis+" (one client per replica)", "≈ 2 whatever the number of replicas with a shared cache"
+		shared, target = fmt.Sprintf("redis %s (one client per replica, timeout %v)", c.redis, c.redisTimeout), "≈ 2 whatever the number of replicas with a shared cache"
 	}
 	phase := fmt.Sprintf("%v", c.duration)
 	if c.requests > 0 {
