@@ -20,6 +20,26 @@
 // (each adapter has its own verifier, hence its own cache: 1.00 means every
 // token was verified upstream exactly once). Everything listens on, and
 // talks to, loopback addresses only; it stops by itself.
+//
+// Two more modes:
+//
+//	go run ./cmd/lwabench -replicas 3 -redis 127.0.0.1:6379   # a fleet sharing Redis
+//	go run ./cmd/lwabench -replicas 3                         # the same fleet, independent caches
+//	go run ./cmd/lwabench -scenario outage -stale-if-error 5m -plot docs/outage.svg
+//
+// -replicas N runs N std servers, each with its own verifier (and, with
+// -redis, its own go-redis client and a redislwa shared cache under a
+// prefix of the run's own). Every token is sent to every replica at once,
+// then the load keeps cycling through tokens and replicas; it prints the
+// upstream calls per distinct token: ≈ 2 (tokeninfo + profile, once
+// fleet-wide) with Redis whatever N, ≈ 2×N without.
+//
+// -scenario outage plays a script against one std server: hot tokens in
+// continuous use and fresh tokens arriving at a steady rate; at -outage-at
+// the fake upstream hangs for -hang, then answers 500 for -fail, then
+// recovers. It prints a per-second table (requests, p50/p99 by class,
+// statuses, upstream calls, goroutines), a summary against the resilience
+// targets, and with -plot an SVG chart. -speed plays the script faster.
 package main
 
 import (
