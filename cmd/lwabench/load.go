@@ -80,6 +80,14 @@ func (r *result) add(o result) {
 // toks[i % len(toks)], until n requests were sent (n > 0) or the deadline
 // passes, or ctx ends.
 func load(ctx context.Context, client *http.Client, url string, toks []string, conns, n int, deadline time.Time) result {
+	return spread(ctx, client, []string{url}, toks, conns, n, deadline)
+}
+
+// spread is load over several servers: the i-th request goes to
+// urls[i % len(urls)] with toks[(i / len(urls)) % len(toks)], so that
+// consecutive requests carry one token to every server in turn, at the same
+// time (the concurrent first uses of a token on a fleet of replicas).
+func spread(ctx context.Context, client *http.Client, urls, toks []string, conns, n int, deadline time.Time) result {
 	var (
 		next   atomic.Int64
 		errs   atomic.Int64
@@ -101,7 +109,7 @@ func load(ctx context.Context, client *http.Client, url string, toks []string, c
 					break
 				}
 				t0 := time.Now()
-				if get(ctx, client, url, header[i%len(header)]) {
+				if get(ctx, client, urls[i%len(urls)], header[(i/len(urls))%len(header)]) {
 					lat = append(lat, time.Since(t0))
 				} else {
 					errs.Add(1)

@@ -20,6 +20,26 @@
 // (each adapter has its own verifier, hence its own cache: 1.00 means every
 // token was verified upstream exactly once). Everything listens on, and
 // talks to, loopback addresses only; it stops by itself.
+//
+// Two more modes:
+//
+//	go run ./cmd/lwabench -replicas 3 -redis 127.0.0.1:6379   # a fleet sharing Redis
+//	go run ./cmd/lwabench -replicas 3                         # the same fleet, independent caches
+//	go run ./cmd/lwabench -scenario outage -stale-if-error 5m -plot docs/outage.svg
+//
+// -replicas N runs N std servers, each with its own verifier (and, with
+// -redis, its own go-redis client and a redislwa shared cache under a
+// prefix of the run's own). Every token is sent to every replica at once,
+// then the load keeps cycling through tokens and replicas; it prints the
+// upstream calls per distinct token: ≈ 2 (tokeninfo + profile, once
+// fleet-wide) with Redis whatever N, ≈ 2×N without.
+//
+// -scenario outage plays a script against one std server: hot tokens in
+// continuous use and fresh tokens arriving at a steady rate; at -outage-at
+// the fake upstream hangs for -hang, then answers 500 for -fail, then
+// recovers. It prints a per-second table (requests, p50/p99 by class,
+// statuses, upstream calls, goroutines), a summary against the resilience
+// targets, and with -plot an SVG chart. -speed plays the script faster.
 package main
 
 import (
@@ -39,6 +59,7 @@ import (
 
 	"github.com/go-lwa/lwa/core"
 	"github.com/go-lwa/lwa/lwatest"
+	"github.com/go-lwa/lwa/redislwa"
 )
 
 // clientID is the LWA client ID the fake issues tokens for.
@@ -63,6 +84,13 @@ type config struct {
 	requests int           // if > 0, the timed phase is this many requests instead
 	rounds   int           // the timed phase alternates bare and protected in this many rounds
 	addr     string        // listen address of the servers, loopback only
+
+	replicas     int           // if > 0, the replicas mode: this many std servers, each with its own verifier
+	redis        string        // replicas mode: address of the Redis they share (empty: no shared cache)
+	redisTimeout time.Duration // replicas mode: redislwa.WithTimeout
+
+	scenario string // "outage": the scripted outage scenario (see outage.go)
+	outage   outageConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -77,6 +105,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.requests, "n", 0, "if > 0, requests in the timed phase of each scenario (instead of -d)")
 	fs.IntVar(&c.rounds, "rounds", 6, "split each timed phase into this many rounds, alternating bare and protected")
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:0", "listen address of the servers under test (loopback only: 127.0.0.0/8 or ::1)")
+	fs.IntVar(&c.replicas, "replicas", 0, "if > 0, run this many replicas (std adapter, one verifier each) and spread the load over them, every token on every replica")
+	fs.StringVar(&c.redis, "redis", "", "with -replicas: host:port of a Redis the replicas share as their cache (each with its own client); empty: independent replicas")
+	fs.DurationVar(&c.redisTimeout, "redis-timeout", redislwa.DefaultTimeout, "with -redis: the bound on each Redis call (redislwa.WithTimeout); past it a replica verifies by itself")
+	fs.StringVar(&c.scenario, "scenario", "", `"outage": the scripted upstream outage against one std server (see -total, -outage-at, -hang, -fail, -stale-if-error, -plot)`)
+	c.outage.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -111,6 +144,26 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	case c.requests == 0 && c.duration <= 0:
 		return nil, fmt.Errorf("-d must be positive, got %v", c.duration)
 	}
+	switch {
+	case c.replicas < 0:
+		return nil, fmt.Errorf("-replicas must not be negative, got %d", c.replicas)
+	case c.redis != "" && c.replicas == 0:
+		return nil, errors.New("-redis needs -replicas N")
+	case c.scenario != "" && c.scenario != "outage":
+		return nil, fmt.Errorf("unknown -scenario %q (want outage)", c.scenario)
+	case c.scenario != "" && c.replicas > 0:
+		return nil, errors.New("-scenario and -replicas are separate modes: choose one")
+	}
+	if c.redis != "" {
+		if _, _, err := net.SplitHostPort(c.redis); err != nil {
+			return nil, fmt.Errorf("-redis %q: want host:port: %w", c.redis, err)
+		}
+	}
+	if c.scenario == "outage" {
+		if err := c.outage.check(); err != nil {
+			return nil, err
+		}
+	}
 	if err := checkLoopback(c.addr); err != nil {
 		return nil, err
 	}
@@ -137,6 +190,12 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
+	}
+	switch {
+	case c.replicas > 0:
+		return runReplicas(ctx, c, out, stderr)
+	case c.scenario == "outage":
+		return runOutage(ctx, c, out, stderr)
 	}
 	up := lwatest.NewServer()
 	defer up.Close()

@@ -3,12 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
+	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/go-lwa/lwa/internal/redistest"
 )
 
 // Every server, verifier, fake upstream and client connection lwabench opens
@@ -133,9 +142,168 @@ func TestBadFlags(t *testing.T) {
 		{"-rounds", "0"},
 		{"-delay", "-1s"},
 		{"extra"},
+		{"-replicas", "-1"},
+		{"-redis", "127.0.0.1:6379"},
+		{"-replicas", "2", "-redis", "nohostport"},
+		{"-scenario", "storm"},
+		{"-scenario", "outage", "-replicas", "2"},
+		{"-scenario", "outage", "-total", "10s", "-outage-at", "8s"},
+		{"-scenario", "outage", "-speed", "0"},
+		{"-scenario", "outage", "-hot", "0"},
+		{"-scenario", "outage", "-new-uses", "0"},
 	} {
 		if err := run(context.Background(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
 		}
 	}
+}
+
+// parseTable reads the single-row markdown table of the replicas mode.
+func parseTable(t *testing.T, out string) map[string]string {
+	t.Helper()
+	var header, row []string
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "| ") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		switch {
+		case header == nil:
+			header = cells
+		case strings.HasPrefix(cells[0], "---"):
+		default:
+			row = cells
+		}
+	}
+	require.NotNil(t, row, "no table row in:\n%s", out)
+	require.Len(t, row, len(header))
+	m := map[string]string{}
+	for i, h := range header {
+		m[h] = row[i]
+	}
+	return m
+}
+
+func cellNum(t *testing.T, m map[string]string, col string) float64 {
+	t.Helper()
+	cell, ok := m[col]
+	require.True(t, ok, "no column %q", col)
+	f, err := strconv.ParseFloat(cell, 64)
+	require.NoError(t, err, "column %q", col)
+	return f
+}
+
+// TestReplicasSharedRedis: three replicas sharing a real redis-server, each
+// with its own client, every token sent to every replica at once: each
+// token is verified upstream once fleet-wide (tokeninfo + profile ≈ 2).
+func TestReplicasSharedRedis(t *testing.T) {
+	rs := redistest.Start(t)
+	var out, stderr bytes.Buffer
+	// A generous Redis timeout: under -race on a shared machine, the 50 ms
+	// default can expire, and a replica that cannot reach Redis in time
+	// verifies by itself (an extra upstream call, by design).
+	err := run(context.Background(), []string{"-replicas", "3", "-redis", rs.Addr(), "-redis-timeout", "1s",
+		"-d", "300ms", "-rounds", "1", "-c", "8", "-tokens", "20", "-delay", "5ms"}, &out, &stderr)
+	require.NoError(t, err, "stderr:\n%s", stderr.String())
+	t.Logf("output:\n%s", out.String())
+	m := parseTable(t, out.String())
+	assert.Equal(t, "3", m["replicas"])
+	assert.Equal(t, "redis", m["shared cache"])
+	assert.Equal(t, 60.0, cellNum(t, m, "first-use requests"), "every token on every replica")
+	assert.Zero(t, cellNum(t, m, "errors"))
+	assert.Positive(t, cellNum(t, m, "req/s"))
+	calls := cellNum(t, m, "upstream calls/token")
+	assert.GreaterOrEqual(t, calls, 2.0, "every token verified")
+	assert.LessOrEqual(t, calls, 2.2, "one verification per token fleet-wide")
+	assert.Contains(t, out.String(), "upstream calls per distinct token: ")
+}
+
+// TestReplicasIndependent: without a shared cache, each of N replicas
+// verifies every token itself: ≈ 2 × N upstream calls per token.
+func TestReplicasIndependent(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"-replicas", "3",
+		"-d", "200ms", "-rounds", "1", "-c", "8", "-tokens", "20", "-delay", "2ms"}, &out, io.Discard)
+	require.NoError(t, err)
+	m := parseTable(t, out.String())
+	assert.Equal(t, "none", m["shared cache"])
+	assert.Zero(t, cellNum(t, m, "errors"))
+	calls := cellNum(t, m, "upstream calls/token")
+	assert.GreaterOrEqual(t, calls, 6.0)
+	assert.LessOrEqual(t, calls, 6.2)
+}
+
+// TestReplicasRedisDown: an unreachable Redis is an error, not a hang.
+func TestReplicasRedisDown(t *testing.T) {
+	rs := redistest.Start(t)
+	addr := rs.Addr()
+	rs.Stop()
+	err := run(context.Background(), []string{"-replicas", "2", "-redis", addr, "-n", "10"}, io.Discard, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), addr)
+}
+
+// outageArgs is the outage script played six times faster (5 s): the same
+// phases, TTL, timeout and breaker cooldown, scaled, under a light load
+// (-race on a shared machine).
+func outageArgs(plot string, stale string) []string {
+	return []string{"-scenario", "outage", "-speed", "6", "-stale-if-error", stale,
+		"-c", "2", "-hot", "5", "-hot-rate", "40", "-new-rate", "10", "-new-uses", "1", "-plot", plot}
+}
+
+// summaryLine returns the line of the outage summary about name.
+func summaryLine(t *testing.T, out, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  \[(PASS|FAIL|info|note)\] ` + regexp.QuoteMeta(name) + `: .*$`).FindString(out)
+	require.NotEmpty(t, m, "no summary line %q in:\n%s", name, out)
+	return m
+}
+
+// TestOutageScenario plays the compressed outage with stale-if-error on and
+// checks its structure: every phase happened (a per-second row in each),
+// the breaker opened (503 ErrUpstreamUnavailable), hot tokens were served
+// all through the outage, the upstream recovered, and the chart is
+// well-formed SVG. Latency targets are not asserted: this is a unit test
+// on a shared machine, under -race.
+func TestOutageScenario(t *testing.T) {
+	plot := filepath.Join(t.TempDir(), "outage.svg")
+	var out, stderr bytes.Buffer
+	err := run(context.Background(), outageArgs(plot, "5m"), &out, &stderr)
+	require.NoError(t, err, "stderr:\n%s", stderr.String())
+	o := out.String()
+	t.Logf("output:\n%s", o)
+
+	for _, phase := range []string{"normal", "hang", "5xx", "recovered"} {
+		assert.Regexp(t, `(?m)^\| \d+ \| `+phase+` \|`, o, "no second in phase %s", phase)
+	}
+	assert.Contains(t, summaryLine(t, o, "script"), "returns at 20.00 s")
+	assert.Contains(t, summaryLine(t, o, "new tokens once the breaker is open"), "breaker opened at", "the breaker never opened")
+	assert.Regexp(t, `^  \[PASS\] `, summaryLine(t, o, "hot tokens through the outage"), "hot tokens not all served with stale-if-error on")
+	assert.Contains(t, summaryLine(t, o, "recovery"), "first fresh token verified")
+	assert.Contains(t, summaryLine(t, o, "goroutines bounded"), "peak")
+
+	svg, err := os.ReadFile(plot)
+	require.NoError(t, err)
+	assert.Contains(t, string(svg), "<svg")
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	for {
+		_, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err, "the SVG is not well-formed XML")
+	}
+}
+
+// TestOutageWithoutStale: with stale-if-error off, hot tokens are served
+// while their normal TTL lasts and not after it, until the upstream returns.
+func TestOutageWithoutStale(t *testing.T) {
+	plot := filepath.Join(t.TempDir(), "outage.svg")
+	var out bytes.Buffer
+	require.NoError(t, run(context.Background(), outageArgs(plot, "0"), &out, io.Discard))
+	o := out.String()
+	t.Logf("output:\n%s", o)
+	assert.Contains(t, o, "summary (stale-if-error off)")
+	assert.Regexp(t, `^  \[note\] `, summaryLine(t, o, "hot tokens through the outage"), "past their TTL, hot tokens cannot be served without stale-if-error")
+	assert.Contains(t, summaryLine(t, o, "hot tokens within their normal TTL"), "only stale-if-error can serve those")
 }

@@ -66,6 +66,20 @@ func startServer(name string, v *core.Verifier, addr string) (*server, error) {
 		ln.Close()
 		return nil, fmt.Errorf("unknown adapter %q", name)
 	}
+	return serveHTTP(h, ln, url), nil
+}
+
+// startHandler listens on addr and serves h.
+func startHandler(h http.Handler, addr string) (*server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return serveHTTP(h, ln, "http://"+ln.Addr().String()), nil
+}
+
+// serveHTTP serves h on ln with net/http.
+func serveHTTP(h http.Handler, ln net.Listener, url string) *server {
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -79,7 +93,7 @@ func startServer(name string, v *core.Verifier, addr string) (*server, error) {
 			return err
 		}
 		return nil
-	}}, nil
+	}}
 }
 
 func ginRouter(v *core.Verifier) http.Handler {
