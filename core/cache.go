@@ -2,7 +2,7 @@ package core
 
 import (
 	"crypto/sha256"
-	"math/rand/v2"
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,6 +27,7 @@ type entry struct {
 	issued   int64  // tokeninfo's iat, Unix seconds; 0 when Amazon did not say
 	expires  int64  // when the token expires at Amazon, Unix seconds
 
+	key        cacheKey      // its key: the index finds entries by its first 8 bytes
 	ttl        time.Duration // how long it was trusted for when stored
 	trustUntil int64         // served as verified before this instant
 	refreshAt  int64         // re-verified in the background when used after this instant (0: never)
@@ -135,12 +136,12 @@ func newCaches(c *config) (*caches, error) {
 	return cs, nil
 }
 
-// accessSample is how often (one hit in accessSample) a hit is recorded in
-// otter's eviction policy. A uniform sample keeps the relative frequencies
-// that W-TinyLFU compares, so tokens in steady use still win over a flood
-// of new ones; recording every hit would cost a sixth of a cached
-// verification.
-const accessSample = 64
+// accessSample is how often hits are recorded in otter's eviction policy:
+// during one clock tick (10 ms) in accessSample, a different tick for each
+// key. Tokens in steady use are still seen, and W-TinyLFU still keeps them
+// over a flood of new ones; recording every hit would cost a sixth of a
+// cached verification.
+const accessSample = 16
 
 // get returns the entry of key while it may be trusted, and whether it is
 // due for a refresh ahead of its expiry.
@@ -153,7 +154,9 @@ func (cs *caches) get(key cacheKey) (e *entry, refresh, ok bool) {
 	if now >= e.trustUntil {
 		return nil, false, false
 	}
-	if rand.Uint32()%accessSample == 0 {
+	// Record the access in otter for one tick of the clock in accessSample,
+	// which tick depending on the key: a sample without a random draw.
+	if (uint64(now)/uint64(clockResolution)+uint64(key[1]))%accessSample == 0 {
 		cs.ok.GetIfPresent(key) // the access, for eviction
 	}
 	return e, e.refreshAt != 0 && now >= e.refreshAt, true
@@ -186,6 +189,7 @@ func (cs *caches) remember(key cacheKey, e *entry) {
 	if cs.ok == nil || e.keepUntil <= cs.now() {
 		return
 	}
+	e.key = key
 	cs.ok.Set(key, e)
 	cs.hot.put(key, e)
 	// Otter may have turned e away (admission) or evicted it already, its
@@ -265,44 +269,52 @@ func (cs *caches) close() {
 }
 
 // hotIndex maps keys to the entries otter holds, for reads: 64 shards, each
-// a map under a read-write lock.
+// a map under a read-write lock, keyed by 8 bytes of the key (a SHA-256 sum:
+// uniformly random), the entry holding the whole key. Two keys that share
+// those 8 bytes (one chance in 2^64 per pair) only evict each other from the
+// index.
 type hotIndex struct {
 	shards [64]hotShard
 }
 
 type hotShard struct {
 	mu sync.RWMutex
-	m  map[cacheKey]*entry
+	m  map[uint64]*entry
 	_  [40]byte // one shard per cache line
 }
 
-// shard picks a shard by the key's first byte: keys are SHA-256 sums.
-func (h *hotIndex) shard(k *cacheKey) *hotShard { return &h.shards[k[0]&63] }
+// locate picks k's shard (its first byte) and its map key (bytes 8 to 15).
+func (h *hotIndex) locate(k *cacheKey) (*hotShard, uint64) {
+	return &h.shards[k[0]&63], binary.LittleEndian.Uint64(k[8:16])
+}
 
 func (h *hotIndex) get(k cacheKey) *entry {
-	s := h.shard(&k)
+	s, ik := h.locate(&k)
 	s.mu.RLock()
-	e := s.m[k]
+	e := s.m[ik]
 	s.mu.RUnlock()
+	if e == nil || e.key != k {
+		return nil
+	}
 	return e
 }
 
 func (h *hotIndex) put(k cacheKey, e *entry) {
-	s := h.shard(&k)
+	s, ik := h.locate(&k)
 	s.mu.Lock()
 	if s.m == nil {
-		s.m = make(map[cacheKey]*entry)
+		s.m = make(map[uint64]*entry)
 	}
-	s.m[k] = e
+	s.m[ik] = e
 	s.mu.Unlock()
 }
 
 // drop removes k, only while it maps to e when e is not nil.
 func (h *hotIndex) drop(k cacheKey, e *entry) {
-	s := h.shard(&k)
+	s, ik := h.locate(&k)
 	s.mu.Lock()
-	if cur, ok := s.m[k]; ok && (e == nil || cur == e) {
-		delete(s.m, k)
+	if cur, ok := s.m[ik]; ok && cur.key == k && (e == nil || cur == e) {
+		delete(s.m, ik)
 	}
 	s.mu.Unlock()
 }
