@@ -35,23 +35,29 @@ func shared(tb testing.TB, localTTL time.Duration) []core.Option {
 	return []core.Option{core.WithSharedCache(redislwa.New(rdb, redislwa.WithTimeout(time.Second))), core.WithLocalCacheTTL(localTTL)}
 }
 
-// tierCases are the cached checks compared in one run: no extra, with an
+// tierNames are the cached checks compared in one run: no extra, with an
 // observer, with a shared cache (a local hit), with both.
-func tierCases(tb testing.TB) map[string][]core.Option {
-	return map[string][]core.Option{
-		"plain":           nil,
-		"observed":        observed(tb),
-		"shared":          shared(tb, 30*time.Second),
-		"shared+observed": append(shared(tb, 30*time.Second), observed(tb)...),
+var tierNames = []string{"plain", "observed", "shared", "shared+observed"}
+
+// tierOptions builds the options of one of tierNames.
+func tierOptions(tb testing.TB, name string) []core.Option {
+	switch name {
+	case "observed":
+		return observed(tb)
+	case "shared":
+		return shared(tb, 30*time.Second)
+	case "shared+observed":
+		return append(shared(tb, 30*time.Second), observed(tb)...)
 	}
+	return nil
 }
 
 // TestCachedVerifyAllocatesNothing: the local hit makes no allocation, with
 // an observer and with a shared cache configured.
 func TestCachedVerifyAllocatesNothing(t *testing.T) {
-	for name, opts := range tierCases(t) {
+	for _, name := range tierNames {
 		t.Run(name, func(t *testing.T) {
-			f := newFixture(t, opts...)
+			f := newFixture(t, tierOptions(t, name)...)
 			tok := f.issue(1)[0]
 			f.mustVerify(t, tok)
 			ctx := context.Background()
@@ -72,10 +78,9 @@ func TestCachedVerifyAllocatesNothing(t *testing.T) {
 //
 //	go test -run '^$' -bench 'CachedVerify|TokenSHA256' -count 8 ./internal/benchmarks/
 func BenchmarkCachedVerify(b *testing.B) {
-	for _, name := range []string{"plain", "observed", "shared", "shared+observed"} {
-		opts := tierCases(b)[name]
+	for _, name := range tierNames {
 		b.Run(name, func(b *testing.B) {
-			f := newFixture(b, opts...)
+			f := newFixture(b, tierOptions(b, name)...)
 			tok := f.issue(1)[0]
 			f.mustVerify(b, tok)
 			ctx := context.Background()
