@@ -13,18 +13,26 @@
 //     [github.com/go-lwa/lwa/echov5lwa], [github.com/go-lwa/lwa/fiberlwa],
 //     [github.com/go-lwa/lwa/fiberv3lwa] and [github.com/go-lwa/lwa/stdlwa]:
 //     middleware for Gin, Echo v4, Echo v5, Fiber v2, Fiber v3 and
-//     net/http. Each has Require
-//     (builds its own verifier, panics on an invalid configuration), New
-//     (shares one core.Verifier) and Profile (the verified profile of a
-//     request).
-//   - [github.com/go-lwa/lwa/lwatest]: a fake LWA server for tests.
+//     net/http. Each has Require (builds its own verifier, panics on an
+//     invalid configuration), RequireWith, New (shares one core.Verifier),
+//     Profile (the verified profile of a request) and TokenInfo.
+//   - [github.com/go-lwa/lwa/redislwa]: the shared cache on Redis that lets
+//     many replicas verify each token once and hear each other's
+//     revocations.
+//   - [github.com/go-lwa/lwa/otellwa]: OpenTelemetry metrics and traces.
+//   - [github.com/go-lwa/lwa/lwatest]: a fake LWA server for tests,
+//     sign-in (authorization code with PKCE, refresh) included.
 //
 // With Gin:
 //
 //	r := gin.New()
 //	r.Use(ginlwa.Require()) // client ID from LWA_CLIENT_ID
 //	r.GET("/me", func(c *gin.Context) {
-//		p, _ := ginlwa.Profile(c) // core.Profile{UserID, Email, Name, PostalCode}
+//		p, ok := ginlwa.Profile(c) // core.Profile{UserID, Email, Name, PostalCode}
+//		if !ok {
+//			c.AbortWithStatus(http.StatusUnauthorized)
+//			return
+//		}
 //		c.JSON(http.StatusOK, p)
 //	})
 //

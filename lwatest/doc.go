@@ -32,6 +32,15 @@
 //	srv.Revoke(tok)
 //	// ... v.Verify(ctx, tok) now fails with invalid_token (once the cache entry is gone).
 //
+// In a test, [Start] starts a server that closes itself, and
+// [Server.Verifier] returns a verifier for it that closes itself, logs
+// nothing, accepts [ClientID], runs its cache on the server's clock and
+// forgets a token as soon as Revoke or Expire ends it:
+//
+//	srv := lwatest.Start(t)
+//	v := srv.Verifier(t)
+//	tok := srv.Token(core.Profile{Name: "Ada"})
+//
 // The same Server is also the authorization server a "Sign in with Amazon"
 // flow talks to, for testing the client side (golang.org/x/oauth2 works
 // with it unchanged):
