@@ -194,7 +194,7 @@ func (v *Verifier) RevokeUser(ctx context.Context, userID string) error {
 	if userID == "" {
 		return newError(ErrMalformedToken, "no user ID to revoke", nil)
 	}
-	cutoff := time.Now().Unix()
+	cutoff := v.wallNow().Unix() // the clock tokeninfo's iat is read on
 	uk := userKeyOf(userID)
 	v.revoked.addUser(uk, cutoff)
 	v.dropUser(uk, cutoff)
@@ -214,4 +214,12 @@ func (v *Verifier) dropUser(uk userKey, cutoff int64) {
 	v.cache.forgetUser(func(e *entry) bool {
 		return issuedBy(e, cutoff) && userKeyOf(e.profile.UserID) == uk
 	})
+}
+
+// wallNow is the time on the Verifier's clock (WithClock), else the system's.
+func (v *Verifier) wallNow() time.Time {
+	if v.cfg.clock != nil {
+		return v.cfg.clock()
+	}
+	return time.Now()
 }

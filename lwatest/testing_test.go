@@ -47,3 +47,25 @@ func TestVerifierFollowsTheFake(t *testing.T) {
 	assert.Equal(t, alice.UserID, p.UserID)
 	assert.Equal(t, lwatest.ClientID, info.ClientID)
 }
+
+// TestWithIssuedAt: a token can be issued at a chosen time, and RevokeUser
+// tells tokens issued before a revocation from those issued after.
+func TestWithIssuedAt(t *testing.T) {
+	srv := lwatest.Start(t)
+	v := srv.Verifier(t)
+	ctx := context.Background()
+	alice := core.Profile{UserID: "amzn1.account.ALICE", Name: "Alice"}
+	now := srv.Now()
+	before := srv.Token(alice, lwatest.WithIssuedAt(now.Add(-10*time.Minute)))
+	_, info, err := v.VerifyInfo(ctx, before)
+	require.NoError(t, err)
+	assert.Equal(t, now.Add(-10*time.Minute).Unix(), info.IssuedAt.Unix())
+	assert.WithinDuration(t, now.Add(50*time.Minute), info.ExpiresAt, 2*time.Second, "the lifetime runs from iat")
+
+	require.NoError(t, v.RevokeUser(ctx, alice.UserID))
+	after := srv.Token(alice, lwatest.WithIssuedAt(time.Now().Add(2*time.Second)))
+	_, err = v.Verify(ctx, before)
+	assert.True(t, errors.Is(err, core.ErrInvalidToken), "issued before the revocation: %v", err)
+	_, err = v.Verify(ctx, after)
+	assert.NoError(t, err, "issued after the revocation")
+}

@@ -49,6 +49,15 @@ type tokenConfig struct {
 	lifetime time.Duration
 	appID    string
 	token    string
+	issuedAt time.Time
+}
+
+// WithIssuedAt sets when the token was issued (tokeninfo's "iat"), on the
+// server's clock, instead of now; its lifetime runs from then. Tests of
+// core.Verifier.RevokeUser use it to mint tokens issued before or after a
+// revocation.
+func WithIssuedAt(t time.Time) TokenOption {
+	return func(c *tokenConfig) { c.issuedAt = t }
 }
 
 // WithScopes sets the scopes the customer granted to the token, replacing the
@@ -128,14 +137,17 @@ func (s *Server) issueLocked(tok, clientID string, p core.Profile, cfg tokenConf
 	if appID == "" {
 		appID = s.defaultAppIDLocked(clientID)
 	}
-	now := s.nowLocked()
+	issued := s.nowLocked()
+	if !cfg.issuedAt.IsZero() {
+		issued = cfg.issuedAt
+	}
 	s.tokens[tok] = &grant{
 		clientID:  clientID,
 		appID:     appID,
 		profile:   p,
 		scopes:    cfg.scopes,
-		issuedAt:  now,
-		expiresAt: now.Add(cfg.lifetime),
+		issuedAt:  issued,
+		expiresAt: issued.Add(cfg.lifetime),
 	}
 }
 
