@@ -5,6 +5,7 @@
 package fastreq
 
 import (
+	"strings"
 	"unsafe"
 
 	"github.com/valyala/fasthttp"
@@ -27,24 +28,47 @@ type Buffer [5]string
 func Read(ctx *fasthttp.RequestCtx, v *core.Verifier, buf *Buffer) core.Request {
 	h := &ctx.Request.Header
 	req := core.Request{Method: unsafeString(ctx.Method())}
-	// PeekAll and PeekMulti reuse their result slice: each result is
-	// converted before the next call.
-	req.Authorization = appendUnsafe(buf[0:0:1], h.PeekAll(core.HeaderAuthorization))
-	req.AmzAccessToken = appendUnsafe(buf[1:1:2], h.PeekAll(core.HeaderAmzAccessToken))
-	req.Query = appendUnsafe(buf[2:2:3], ctx.QueryArgs().PeekMulti(core.QueryAccessToken))
-	if name := v.TokenHeader(); name != "" {
-		req.Header = appendUnsafe(buf[3:3:4], h.PeekAll(name))
+	preflight := req.Method == fasthttp.MethodOptions
+	custom := v.TokenHeader()
+	// One pass over the headers: PeekAll copies and normalises its key on
+	// every call, which costs more than comparing the few keys a request
+	// has (fasthttp stores them normalised; EqualFold keeps apps that turned
+	// normalising off working).
+	req.Authorization, req.AmzAccessToken = buf[0:0:1], buf[1:1:2]
+	req.Header = buf[3:3:4]
+	for k, val := range h.All() {
+		switch {
+		case len(k) == len(core.HeaderAuthorization) && strings.EqualFold(unsafeString(k), core.HeaderAuthorization):
+			req.Authorization = append(req.Authorization, unsafeString(val))
+		case len(k) == len(core.HeaderAmzAccessToken) && strings.EqualFold(unsafeString(k), core.HeaderAmzAccessToken):
+			req.AmzAccessToken = append(req.AmzAccessToken, unsafeString(val))
+		case custom != "" && len(k) == len(custom) && strings.EqualFold(unsafeString(k), custom):
+			req.Header = append(req.Header, unsafeString(val))
+		case preflight && strings.EqualFold(unsafeString(k), fasthttp.HeaderAccessControlRequestMethod):
+			req.AccessControlRequestMethod = unsafeString(val)
+		}
 	}
+	req.Authorization = nilIfEmpty(req.Authorization)
+	req.AmzAccessToken = nilIfEmpty(req.AmzAccessToken)
+	req.Header = nilIfEmpty(req.Header)
+	// PeekMulti reuses its result slice: it is converted at once.
+	req.Query = appendUnsafe(buf[2:2:3], ctx.QueryArgs().PeekMulti(core.QueryAccessToken))
 	if name := v.TokenCookie(); name != "" {
 		if c := h.Cookie(name); len(c) > 0 {
 			buf[4] = unsafeString(c)
 			req.Cookie = buf[4:5:5]
 		}
 	}
-	if req.Method == fasthttp.MethodOptions {
-		req.AccessControlRequestMethod = unsafeString(h.Peek(fasthttp.HeaderAccessControlRequestMethod))
-	}
 	return req
+}
+
+// nilIfEmpty returns nil for an empty slice, as net/http's header map has
+// no entry for an absent header.
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
 
 // appendUnsafe appends vals to dst as strings that share their memory.
