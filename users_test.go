@@ -137,15 +137,20 @@ func TestUserFiberV3(t *testing.T) {
 		p, _ := fiberv3lwa.Profile(c)
 		return c.SendString("hello " + p.Name)
 	})
-	checkUser(t, srv, func(req *http.Request) (int, string) {
-		resp, err := app.Test(req)
+	checkUser(t, srv, func(req *http.Request) (int, string) { return read(t)(app.Test(req)) })
+}
+
+// read returns the status and body of a response from a Fiber app's Test.
+func read(t *testing.T) func(*http.Response, error) (int, string) {
+	return func(resp *http.Response, err error) (int, string) {
+		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
-	})
+	}
 }
 
 func TestUserFiberV2(t *testing.T) {
@@ -155,15 +160,7 @@ func TestUserFiberV2(t *testing.T) {
 		p, _ := fiberlwa.Profile(c)
 		return c.SendString("hello " + p.Name)
 	})
-	checkUser(t, srv, func(req *http.Request) (int, string) {
-		resp, err := app.Test(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	})
+	checkUser(t, srv, func(req *http.Request) (int, string) { return read(t)(app.Test(req)) })
 }
 
 // TestUserRequireCloses: a middleware built by Require leaves no goroutine

@@ -35,29 +35,31 @@ func newBreaker(c *config) *breaker {
 }
 
 // allow returns nil when a verification may ask Amazon, or the 503 to
-// answer with.
-func (b *breaker) allow() *Error {
+// answer with; probe reports that the verification is the half-open
+// breaker's one probe.
+func (b *breaker) allow() (probe bool, err *Error) {
 	if b.failures == 0 {
-		return nil
+		return false, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.openedAt == 0 {
-		return nil
+		return false, nil
 	}
 	wait := time.Duration(b.openedAt + int64(b.cooldown) - b.now())
 	if wait <= 0 && !b.probing {
-		b.probing = true // this verification is the probe
-		return nil
+		b.probing = true
+		return true, nil
 	}
 	e := newError(ErrUpstreamUnavailable, "Login with Amazon is failing; verification paused for a moment", nil)
 	e.RetryAfter = max(wait, time.Second)
-	return e
+	return false, e
 }
 
-// cancel releases a probe that never asked Amazon.
-func (b *breaker) cancel() {
-	if b.failures == 0 {
+// cancel releases the probe when it never asked Amazon (another replica
+// answered, or it got no slot), so that the next verification probes.
+func (b *breaker) cancel(probe bool) {
+	if !probe {
 		return
 	}
 	b.mu.Lock()

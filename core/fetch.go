@@ -68,13 +68,14 @@ func (v *Verifier) fetch(f *flight, token string, key cacheKey) (*entry, *Error)
 			return e, err
 		}
 	}
-	if err := v.breaker.allow(); err != nil {
+	probe, berr := v.breaker.allow()
+	if err := berr; err != nil {
 		return v.staleOr(f.ctx, key, err)
 	}
 	ctx, cancel := context.WithTimeout(f.ctx, v.cfg.timeout)
 	defer cancel()
 	if err := v.acquire(ctx, f); err != nil {
-		v.breaker.cancel()
+		v.breaker.cancel(probe)
 		return nil, err
 	}
 	defer v.release()
@@ -82,7 +83,7 @@ func (v *Verifier) fetch(f *flight, token string, key cacheKey) (*entry, *Error)
 	if v.shared != nil {
 		e, err, ok, held := v.shared.await(ctx, f, token, key)
 		if ok {
-			v.breaker.cancel()
+			v.breaker.cancel(probe)
 			return e, err
 		}
 		if held {
