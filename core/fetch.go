@@ -68,15 +68,18 @@ func (v *Verifier) fetch(f *flight, token string, key cacheKey) (*entry, *Error)
 			return e, err
 		}
 	}
-	probe, berr := v.breaker.allow()
-	if err := berr; err != nil {
+	probe, err := v.breaker.allow()
+	if err != nil {
 		return v.staleOr(f.ctx, key, err)
 	}
 	ctx, cancel := context.WithTimeout(f.ctx, v.cfg.timeout)
 	defer cancel()
 	if err := v.acquire(ctx, f); err != nil {
 		v.breaker.cancel(probe)
-		return nil, err
+		if err == errAbandoned {
+			return nil, err
+		}
+		return v.staleOr(f.ctx, key, err) // every slot held by a hanging upstream
 	}
 	defer v.release()
 	unlock := func() {}
