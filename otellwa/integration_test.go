@@ -3,7 +3,9 @@ package otellwa_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -197,4 +199,39 @@ func attrSetOf(t testing.TB, m map[string]metricdata.Metrics, name, k string) at
 	}
 	t.Fatalf("%s: no point %s", name, k)
 	return attribute.Set{}
+}
+
+// TestIntegrationCoalesced: concurrent first uses of one token share one
+// verification: one lwa.verify span and one lwa.verifications point for one
+// tokeninfo call, while every caller's request and local miss is counted.
+func TestIntegrationCoalesced(t *testing.T) {
+	f := newFixture(t)
+	srv := lwatest.Start(t)
+	v := srv.Verifier(t, core.WithObserver(f.obs))
+	tok := srv.Token(core.Profile{UserID: "amzn1.account.ALICE", Name: "Alice"})
+	srv.SetDelay(lwatest.TokenInfo, 100*time.Millisecond) // the callers pile up behind the first
+	const callers = 20
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	req := &core.Request{Method: "GET", TokenSources: core.TokenSources{Authorization: []string{"Bearer " + tok}}}
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, _, err := v.Authenticate(context.Background(), req, core.Policy{})
+			assert.NoError(t, err)
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	require.Equal(t, 1, srv.CallCount(lwatest.TokenInfo), "one upstream verification")
+	m := f.collect(t)
+	assert.Equal(t, int64(callers), sumOf(t, m["lwa.requests"], true)["lwa.outcome=authenticated"])
+	assert.Equal(t, map[string]int64{"lwa.outcome=ok": 1}, sumOf(t, m["lwa.verifications"], true))
+	lookups := sumOf(t, m["lwa.cache.lookups"], true)
+	assert.Equal(t, int64(callers), lookups["lwa.cache.result=miss,lwa.cache.tier=local"]+lookups["lwa.cache.result=hit,lwa.cache.tier=local"],
+		"one local lookup per caller")
+	assert.Len(t, spansNamed(f, "lwa.verify"), 1, "one span for the shared verification")
 }
