@@ -332,6 +332,7 @@ func TestRedisTroubleNeverFailsARequest(t *testing.T) {
 	cached := srv.Token(alice)
 	verified(t, v, cached)
 
+	mark := len(l.String()) // under load a 50 ms call may have timed out already: count from here
 	rs.Stop()
 	for range 20 {
 		verified(t, v, srv.Token(alice)) // new tokens: Amazon
@@ -339,7 +340,8 @@ func TestRedisTroubleNeverFailsARequest(t *testing.T) {
 	}
 	err := v.Revoke(ctx, srv.Token(alice))
 	require.Error(t, err, "Revoke must say the other replicas did not hear it")
-	assert.Equal(t, 1, strings.Count(l.String(), "shared cache unavailable"), "one Warn per change of state:\n%s", l.String())
+	assert.LessOrEqual(t, strings.Count(l.String()[mark:], "shared cache unavailable"), 1, "one Warn per change of state:\n%s", l.String())
+	assert.Contains(t, l.String(), "shared cache unavailable")
 
 	rs.Restart()
 	require.Eventually(t, func() bool {
