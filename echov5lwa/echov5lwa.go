@@ -144,24 +144,19 @@ func reject(c *echo.Context, handler func(*echo.Context, *core.Error) error, e *
 // the rejection's status, and a response with the rejection's status gets
 // the headers of the error table that its writer did not set.
 func onWrite(resp *echo.Response, e *core.Error) {
-	if resp.Status >= 200 && resp.Status < 300 {
-		resp.Status = e.Status
-		if resp.Status < 400 || resp.Status > 599 {
-			resp.Status = http.StatusInternalServerError
-		}
+	status := core.RejectionStatus(e)
+	if resp.Status < http.StatusMultipleChoices {
+		resp.Status = status
 	}
-	if resp.Status != e.Status {
+	if resp.Status != status {
 		return
 	}
 	h := resp.Header()
-	if h.Get("Cache-Control") == "" {
-		h.Set("Cache-Control", "no-store")
-	}
-	if h.Get("WWW-Authenticate") == "" {
-		if ch := e.WWWAuthenticate(); ch != "" {
-			h.Set("WWW-Authenticate", ch)
+	e.SetAuthHeaders(func(k, v string) {
+		if h.Get(k) == "" {
+			h.Set(k, v)
 		}
-	}
+	})
 }
 
 // rejection is the error the middleware returns to Echo's HTTPErrorHandler

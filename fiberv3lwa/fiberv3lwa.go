@@ -148,28 +148,20 @@ func reject(c fiber.Ctx, handler fiber.ErrorHandler, e *core.Error) error {
 		return err
 	}
 	res := c.Response()
-	if s := res.StatusCode(); s >= 200 && s < 300 {
+	if s := res.StatusCode(); s < fiber.StatusMultipleChoices {
 		if len(res.Body()) == 0 && !res.IsBodyStream() {
 			return writeError(c, e) // nothing written
 		}
-		c.Status(status(e))
+		c.Status(core.RejectionStatus(e))
 	}
 	return nil
-}
-
-// status is the status to answer e with: a rejection is never a success.
-func status(e *core.Error) int {
-	if e.Status < 400 || e.Status > 599 {
-		return fiber.StatusInternalServerError
-	}
-	return e.Status
 }
 
 // writeError is the default answer to a rejection: the headers, status and
 // JSON body of the error table.
 func writeError(c fiber.Ctx, e *core.Error) error {
 	e.SetHeaders(c.Set)
-	return c.Status(status(e)).Send(e.Body())
+	return c.Status(core.RejectionStatus(e)).Send(e.Body())
 }
 
 // rejection is the error a custom ErrorHandler receives, and the one the
@@ -183,7 +175,7 @@ type rejection struct {
 }
 
 func newRejection(e *core.Error, err error) *rejection {
-	return &rejection{err: err, e: e, fe: fiber.Error{Code: status(e), Message: e.Description}}
+	return &rejection{err: err, e: e, fe: fiber.Error{Code: core.RejectionStatus(e), Message: e.Description}}
 }
 
 // Error returns the rejection's one-line summary, which never contains the

@@ -304,6 +304,7 @@ func Run(t *testing.T, a Adapter) {
 	t.Run("CustomErrorHandler", func(t *testing.T) { testCustomErrorHandler(t, a) })
 	t.Run("Preflight", func(t *testing.T) { testPreflight(t, a) })
 	t.Run("ErrorHandlerGuards", func(t *testing.T) { testErrorHandlerGuards(t, a) })
+	t.Run("Unavailable", func(t *testing.T) { testUnavailable(t, a) })
 	t.Run("TokenSources", func(t *testing.T) { testTokenSources(t, a) })
 	t.Run("RFC6750", func(t *testing.T) { testRFC6750(t, a) })
 	t.Run("RouteRequirements", func(t *testing.T) { testRouteRequirements(t, a) })
@@ -838,4 +839,57 @@ func newEnvWith(t *testing.T, a Adapter, base *env, s Setup) *env {
 	s.Verifier = base.v
 	e.serve(t, s)
 	return e
+}
+
+// waiting counts the verifications waiting for a concurrency slot.
+type waiting struct {
+	core.NopObserver
+	n atomic.Int64
+}
+
+func (w *waiting) VerificationWaiting(_ context.Context, d int) { w.n.Add(int64(d)) }
+
+// testUnavailable: the two 503 rows, with Retry-After, through the adapter.
+func testUnavailable(t *testing.T, a Adapter) {
+	t.Run("circuit breaker open", func(t *testing.T) {
+		e := newEnv(t, a, Setup{}, core.WithCircuitBreaker(1, time.Minute))
+		e.srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 500, Times: 1})
+		first, _ := e.issue("first")
+		e.reject(t, e.get(t, "", auth, bearer(first)), 502, core.CodeServerError, e.rid(t, lwatest.TokenInfo))
+		calls := e.srv.CallCount(lwatest.TokenInfo)
+		next, _ := e.issue("next")
+		r := e.get(t, "", auth, bearer(next))
+		e.reject(t, r, 503, core.CodeServerError, "")
+		assert.Equal(t, "60", r.header.Get("Retry-After"))
+		assert.Equal(t, calls, e.srv.CallCount(lwatest.TokenInfo), "the open breaker asked nobody")
+	})
+	t.Run("too many waiting", func(t *testing.T) {
+		w := &waiting{}
+		e := newEnv(t, a, Setup{}, core.WithMaxConcurrentVerifications(1), core.WithMaxPendingVerifications(1),
+			core.WithObserver(w), core.WithTimeout(20*time.Second))
+		e.srv.Fail(lwatest.TokenInfo, lwatest.Failure{Hang: true})
+		var wg sync.WaitGroup
+		for _, name := range []string{"holder", "waiter"} {
+			tok, _ := e.issue(name)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req, _ := http.NewRequest(http.MethodGet, e.url+Path, nil)
+				req.Header.Set(auth, bearer(tok))
+				if resp, err := e.client.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}()
+			if name == "holder" {
+				require.Eventually(t, func() bool { return e.srv.CallCount(lwatest.TokenInfo) == 1 }, 10*time.Second, time.Millisecond)
+			}
+		}
+		require.Eventually(t, func() bool { return w.n.Load() == 1 }, 10*time.Second, time.Millisecond, "the waiter waits for the slot")
+		third, _ := e.issue("third")
+		r := e.get(t, "", auth, bearer(third))
+		e.reject(t, r, 503, core.CodeServerError, "")
+		assert.Equal(t, "1", r.header.Get("Retry-After"))
+		e.srv.Close() // releases the hanging calls
+		wg.Wait()
+	})
 }
