@@ -6,7 +6,6 @@ package lwa_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"log"
@@ -175,17 +174,21 @@ func readmeLogout(v *core.Verifier, mux *http.ServeMux) {
 	})))
 }
 
-func readmeErrors(w http.ResponseWriter, r *http.Request) {
-	p, _ := stdlwa.Profile(r)
+func readmeErrors(v *core.Verifier, token string, w http.ResponseWriter, r *http.Request) {
+	p, err := v.Verify(r.Context(), token)
+	if err != nil {
+		var e *core.Error
+		if errors.As(err, &e) && e.Status >= 500 {
+			log.Printf("Login with Amazon trouble: %v", e) // never carries the token
+		}
+		core.WriteError(w, err) // the table's status, headers and body
+		return
+	}
 	if p.PostalCode == "" {
 		core.WriteError(w, core.NewError(core.ErrInsufficientScope, "this route needs your postal code"))
 		return
 	}
-	var e *core.Error
-	err := error(core.ErrUpstream)
-	if errors.As(err, &e) || errors.Is(err, core.ErrUpstream) {
-		core.WriteError(w, err) // a bare sentinel is written as its row: 502 server_error
-	}
+	core.WriteError(w, core.ErrUpstream) // a bare sentinel is written as its row: 502 server_error
 }
 
 func readmeReplicas() {
@@ -303,5 +306,3 @@ func normalize(s string) string {
 	}
 	return strings.Join(out, "\n") + "\n"
 }
-
-var _ = context.Background

@@ -26,6 +26,7 @@ import (
 	"github.com/go-lwa/lwa/fiberlwa"
 	"github.com/go-lwa/lwa/fiberv3lwa"
 	"github.com/go-lwa/lwa/ginlwa"
+	"github.com/go-lwa/lwa/internal/conformance"
 	"github.com/go-lwa/lwa/lwatest"
 	"github.com/go-lwa/lwa/stdlwa"
 )
@@ -39,10 +40,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}
-	if err := goleak.Find(
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-	); err != nil && code == 0 {
+	if err := goleak.Find(conformance.FasthttpLeakOptions()...); err != nil && code == 0 {
 		fmt.Fprintln(os.Stderr, "goleak:", err)
 		code = 1
 	}

@@ -63,8 +63,10 @@ func (v *Verifier) fetch(f *flight, token string, key cacheKey) (*entry, *Error)
 			return nil, err
 		}
 	}
+	var tag string // the token's name in the shared tier, hashed once
 	if v.shared != nil {
-		if e, err, ok := v.shared.lookup(f, token, key); ok {
+		tag = tokenTag(token)
+		if e, err, ok := v.shared.lookup(f, token, tag, key); ok {
 			return e, err
 		}
 	}
@@ -84,13 +86,13 @@ func (v *Verifier) fetch(f *flight, token string, key cacheKey) (*entry, *Error)
 	defer v.release()
 	unlock := func() {}
 	if v.shared != nil {
-		e, err, ok, held := v.shared.await(ctx, f, token, key)
+		e, err, ok, held := v.shared.await(ctx, f, token, tag, key)
 		if ok {
 			v.breaker.cancel(probe)
 			return e, err
 		}
 		if held {
-			unlock = func() { v.shared.unlock(token) }
+			unlock = func() { v.shared.unlock(tag) }
 		}
 	}
 	e, err := v.askObserved(ctx, token)
@@ -103,7 +105,7 @@ func (v *Verifier) fetch(f *flight, token string, key cacheKey) (*entry, *Error)
 			return v.staleOr(f.ctx, key, err)
 		}
 		if v.shared != nil {
-			v.shared.storeRejection(ctx, token, err)
+			v.shared.storeRejection(ctx, token, tag, err)
 		}
 		unlock()
 		v.rememberRejection(f, key, err)
@@ -118,7 +120,7 @@ func (v *Verifier) fetch(f *flight, token string, key cacheKey) (*entry, *Error)
 			unlock()
 			return nil, err
 		}
-		v.shared.store(ctx, token, e)
+		v.shared.store(ctx, token, tag, e)
 		unlock()
 	}
 	v.remember(f, key, e)

@@ -129,8 +129,7 @@ var rejectionKinds = map[string]error{
 
 // lookup asks the store about a token the local tier missed. ok reports
 // whether it settled the token (an entry or a rejection).
-func (s *sharedTier) lookup(f *flight, token string, key cacheKey) (*entry, *Error, bool) {
-	tag := tokenTag(token)
+func (s *sharedTier) lookup(f *flight, token, tag string, key cacheKey) (*entry, *Error, bool) {
 	vals, err := s.c.Get(f.ctx, tag+":e", tag+":r")
 	if err != nil || len(vals) != 2 {
 		s.trouble(err)
@@ -204,8 +203,7 @@ func descriptionOf(kind error) string {
 // await takes the fleet-wide lock on a token, or waits for the replica that
 // holds it to store its answer. ok reports an answer found; held that this
 // replica holds the lock and must ask Amazon, then unlock.
-func (s *sharedTier) await(ctx context.Context, f *flight, token string, key cacheKey) (e *entry, err *Error, ok, held bool) {
-	tag := tokenTag(token)
+func (s *sharedTier) await(ctx context.Context, f *flight, token, tag string, key cacheKey) (e *entry, err *Error, ok, held bool) {
 	lock := tag + ":l"
 	got, lerr := s.c.SetNX(ctx, lock, []byte{1}, s.v.cfg.timeout)
 	if lerr != nil {
@@ -242,10 +240,10 @@ func (s *sharedTier) await(ctx context.Context, f *flight, token string, key cac
 	}
 }
 
-func (s *sharedTier) unlock(token string) {
+func (s *sharedTier) unlock(tag string) {
 	ctx, cancel := s.bounded()
 	defer cancel()
-	if err := s.c.Delete(ctx, tokenTag(token)+":l"); err != nil {
+	if err := s.c.Delete(ctx, tag+":l"); err != nil {
 		s.trouble(err)
 	}
 }
@@ -256,7 +254,7 @@ func (s *sharedTier) bounded() (context.Context, context.CancelFunc) {
 }
 
 // store writes a verified entry for the rest of its trust.
-func (s *sharedTier) store(ctx context.Context, token string, e *entry) {
+func (s *sharedTier) store(ctx context.Context, token, tag string, e *entry) {
 	now := time.Now()
 	left := time.Until(time.Unix(e.expires, 0))
 	if e.expires == 0 {
@@ -268,7 +266,7 @@ func (s *sharedTier) store(ctx context.Context, token string, e *entry) {
 	}
 	r := &record{Kind: "v", Profile: e.profile, ClientID: e.clientID, IssuedAt: e.issued,
 		ExpiresAt: now.Add(left).UnixNano(), Trust: now.Add(trust).UnixNano()}
-	key := tokenTag(token) + ":e"
+	key := tag + ":e"
 	if val := seal(token, key, r); val != nil {
 		if err := s.c.Set(ctx, key, val, trust); err != nil {
 			s.trouble(err)
@@ -278,14 +276,14 @@ func (s *sharedTier) store(ctx context.Context, token string, e *entry) {
 
 // storeRejection writes one of Amazon's documented rejections for the
 // negative cache's TTL.
-func (s *sharedTier) storeRejection(ctx context.Context, token string, err *Error) {
+func (s *sharedTier) storeRejection(ctx context.Context, token, tag string, err *Error) {
 	ttl := s.v.cfg.negativeTTL
 	if ttl <= 0 {
 		return
 	}
 	now := time.Now()
 	r := &record{Kind: "r", Reject: err.Code, ExpiresAt: now.Add(ttl).UnixNano(), Trust: now.Add(ttl).UnixNano()}
-	key := tokenTag(token) + ":e"
+	key := tag + ":e"
 	if val := seal(token, key, r); val != nil {
 		if serr := s.c.Set(ctx, key, val, ttl); serr != nil {
 			s.trouble(serr)

@@ -136,8 +136,8 @@ func reject(c *fiber.Ctx, h fiber.ErrorHandler, e *core.Error) error {
 		return err
 	}
 	if res := c.Response(); res.StatusCode() < fiber.StatusMultipleChoices {
-		if len(res.Body()) == 0 {
-			return writeError(c, e)
+		if len(res.Body()) == 0 && !res.IsBodyStream() {
+			return writeError(c, e) // nothing written
 		}
 		res.SetStatusCode(core.RejectionStatus(e))
 	}

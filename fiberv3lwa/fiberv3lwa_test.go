@@ -27,14 +27,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, append(conformance.LeakOptions(),
-		// fasthttp's Date header refresher: one per process, for ever.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		// The worker pool's idle-worker cleaner of a stopped server sleeps
-		// out its MaxIdleWorkerDuration before it sees the stop; every test
-		// checks that its server did stop.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-	)...)
+	goleak.VerifyTestMain(m, append(conformance.LeakOptions(), conformance.FasthttpLeakOptions()...)...)
 }
 
 // listen serves app on a 127.0.0.1 listener until the test ends, and

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/go-lwa/lwa/internal/conformance"
 	"github.com/go-lwa/lwa/internal/redistest"
 )
 
@@ -27,10 +28,7 @@ import (
 // stopped server's worker pool, which notices the stop only after its
 // 10-second sleep (Fiber does not expose that duration).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-	)
+	goleak.VerifyTestMain(m, conformance.FasthttpLeakOptions()...)
 }
 
 // TestRunTiny runs lwabench with tiny settings and checks its table: a row

@@ -36,19 +36,13 @@ import (
 	"github.com/go-lwa/lwa/fiberlwa"
 	"github.com/go-lwa/lwa/fiberv3lwa"
 	"github.com/go-lwa/lwa/ginlwa"
+	"github.com/go-lwa/lwa/internal/conformance"
 	"github.com/go-lwa/lwa/lwatest"
 	"github.com/go-lwa/lwa/stdlwa"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// fasthttp's Date header refresher: one per process, for ever.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
-		// The idle-worker cleaner of a stopped fasthttp server sleeps out
-		// MaxIdleWorkerDuration (10 s, not settable through fiber) before
-		// it sees the stop. The audit waits for every fiber server to stop.
-		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
-	)
+	goleak.VerifyTestMain(m, conformance.FasthttpLeakOptions()...)
 }
 
 const (
