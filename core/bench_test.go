@@ -25,7 +25,7 @@ func cachedToken(tb testing.TB) (*core.Verifier, string) {
 	p, err := v.Verify(context.Background(), tok)
 	require.NoError(tb, err)
 	require.Equal(tb, alice, p)
-	require.Equal(tb, 1, srv.CallCount(lwatest.TokenInfo))
+	require.Equal(tb, 1, srv.CallCount(lwatest.EndpointTokenInfo))
 	return v, tok
 }
 

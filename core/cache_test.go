@@ -16,7 +16,7 @@ import (
 
 // calls returns how many times each endpoint was called.
 func calls(srv *lwatest.Server) (tokeninfo, profile int) {
-	return srv.CallCount(lwatest.TokenInfo), srv.CallCount(lwatest.ProfileEndpoint)
+	return srv.CallCount(lwatest.EndpointTokenInfo), srv.CallCount(lwatest.EndpointProfile)
 }
 
 func requireVerified(t *testing.T, v *core.Verifier, tok string, want core.Profile) {
@@ -137,7 +137,7 @@ func TestCacheHugeExp(t *testing.T) {
 	for _, exp := range []int64{math.MaxInt64 / int64(time.Second), math.MaxInt64/int64(time.Second) + 1, math.MaxInt64} {
 		srv := newServer(t)
 		v := newVerifier(t, srv)
-		srv.Fail(lwatest.TokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, exp)})
+		srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, exp)})
 		tok := srv.Issue(clientID, alice)
 		requireVerified(t, v, tok, alice)
 		requireVerified(t, v, tok, alice)
@@ -153,7 +153,7 @@ func TestCacheTTLBoundedByExpSubSecond(t *testing.T) {
 	clk := core.NewFakeClock()
 	srv := newServer(t)
 	v := newVerifier(t, srv, core.WithNowNano(clk.Now), core.WithCacheTTL(1500*time.Millisecond))
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, 1)})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, 1)})
 	tok := srv.Issue(clientID, alice)
 
 	requireVerified(t, v, tok, alice)
@@ -172,7 +172,7 @@ func TestCacheExpNotPositive(t *testing.T) {
 	for _, exp := range []int64{0, -1, math.MinInt64} {
 		srv := newServer(t)
 		v := newVerifier(t, srv)
-		srv.Fail(lwatest.TokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, exp)})
+		srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, exp)})
 		_, err := v.Verify(context.Background(), srv.Issue(clientID, alice))
 		requireRejection(t, err, 400, core.CodeInvalidToken, core.ErrInvalidToken)
 	}
@@ -228,11 +228,11 @@ func TestForgetDuringVerification(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv)
 	tok := srv.Issue(clientID, alice)
-	srv.SetDelay(lwatest.TokenInfo, 200*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointTokenInfo, 200*time.Millisecond)
 
 	done := make(chan result, 1)
 	go func() { done <- verifyResult(context.Background(), v, tok) }()
-	require.Eventually(t, func() bool { return srv.CallCount(lwatest.TokenInfo) == 1 },
+	require.Eventually(t, func() bool { return srv.CallCount(lwatest.EndpointTokenInfo) == 1 },
 		5*time.Second, time.Millisecond, "the verification reached tokeninfo")
 	v.Forget(tok)
 	r := <-done
@@ -246,7 +246,7 @@ func TestForgetDuringVerification(t *testing.T) {
 }
 
 func TestUpstreamFailureNotCached(t *testing.T) {
-	for _, ep := range []lwatest.Endpoint{lwatest.TokenInfo, lwatest.ProfileEndpoint} {
+	for _, ep := range []lwatest.Endpoint{lwatest.EndpointTokenInfo, lwatest.EndpointProfile} {
 		t.Run(ep.String(), func(t *testing.T) {
 			srv := newServer(t)
 			v := newVerifier(t, srv)
@@ -264,7 +264,7 @@ func TestUpstreamFailureNotCached(t *testing.T) {
 			ti, _ := calls(srv)
 			assert.Equal(t, 1, ti-ti0, "the failure was not cached: tokeninfo asked again")
 			again := 0
-			for _, c := range srv.Calls(lwatest.ProfileEndpoint) {
+			for _, c := range srv.Calls(lwatest.EndpointProfile) {
 				if c.Start.After(mark) {
 					again++
 				}
@@ -291,7 +291,7 @@ func TestNegativeCache(t *testing.T) {
 		require.NotSame(t, first, e, "callers never share one *Error")
 		require.Equal(t, first.RequestID, e.RequestID, "the rejection of Amazon's one answer")
 	}
-	assert.Equal(t, onlyCall(t, srv, lwatest.TokenInfo).RequestID, first.RequestID)
+	assert.Equal(t, onlyCall(t, srv, lwatest.EndpointTokenInfo).RequestID, first.RequestID)
 
 	// Through Authenticate too.
 	_, _, err := v.Authenticate(context.Background(), headerRequest(tok), core.Policy{})
@@ -386,7 +386,7 @@ func TestNegativeCacheNeverHoldsUpstreamFailures(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv)
 	tok := srv.Issue(clientID, alice)
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Body: "not json"})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Body: "not json"})
 	for range 3 {
 		_, err := v.Verify(context.Background(), tok)
 		requireRejection(t, err, 502, core.CodeServerError, core.ErrUpstream)

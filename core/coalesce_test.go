@@ -22,16 +22,16 @@ func TestCoalesceConcurrentFirstUses(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv)
 	tok := srv.Issue(clientID, alice)
-	srv.SetDelay(lwatest.TokenInfo, 300*time.Millisecond)
-	srv.SetDelay(lwatest.ProfileEndpoint, 300*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointTokenInfo, 300*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointProfile, 300*time.Millisecond)
 
 	res := parallel(100, func(int) result { return verifyResult(context.Background(), v, tok) })
 	for i, r := range res {
 		require.NoError(t, r.err, "caller %d", i)
 		require.Equal(t, alice, r.p, "caller %d", i)
 	}
-	ti := onlyCall(t, srv, lwatest.TokenInfo)
-	pr := onlyCall(t, srv, lwatest.ProfileEndpoint)
+	ti := onlyCall(t, srv, lwatest.EndpointTokenInfo)
+	pr := onlyCall(t, srv, lwatest.EndpointProfile)
 	assert.Equal(t, 200, ti.Status)
 	assert.Equal(t, 200, pr.Status)
 	assert.True(t, ti.Start.Before(pr.End), "tokeninfo started before profile ended")
@@ -44,8 +44,8 @@ func TestCoalesceUpstreamCallShape(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv)
 	requireVerified(t, v, srv.Issue(clientID, alice), alice)
-	ti := onlyCall(t, srv, lwatest.TokenInfo)
-	pr := onlyCall(t, srv, lwatest.ProfileEndpoint)
+	ti := onlyCall(t, srv, lwatest.EndpointTokenInfo)
+	pr := onlyCall(t, srv, lwatest.EndpointProfile)
 	assert.Equal(t, "GET", ti.Method)
 	assert.Equal(t, "query", ti.TokenFrom)
 	assert.Equal(t, "GET", pr.Method)
@@ -59,13 +59,13 @@ func TestCoalesceCancelledCaller(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv)
 	tok := srv.Issue(clientID, alice)
-	srv.SetDelay(lwatest.TokenInfo, 500*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointTokenInfo, 500*time.Millisecond)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cancelled := make(chan result, 1)
 	go func() { cancelled <- verifyResult(ctx, v, tok) }()
-	require.Eventually(t, func() bool { return srv.CallCount(lwatest.TokenInfo) == 1 },
+	require.Eventually(t, func() bool { return srv.CallCount(lwatest.EndpointTokenInfo) == 1 },
 		5*time.Second, time.Millisecond, "the shared verification reached tokeninfo")
 
 	others := make(chan []result, 1)
@@ -75,7 +75,7 @@ func TestCoalesceCancelledCaller(t *testing.T) {
 
 	cancel()
 	r := <-cancelled
-	assert.True(t, onlyCall(t, srv, lwatest.TokenInfo).End.IsZero(),
+	assert.True(t, onlyCall(t, srv, lwatest.EndpointTokenInfo).End.IsZero(),
 		"the cancelled caller returned while tokeninfo was still answering")
 	require.Error(t, r.err)
 	assert.ErrorIs(t, r.err, context.Canceled)
@@ -90,8 +90,8 @@ func TestCoalesceCancelledCaller(t *testing.T) {
 		require.NoError(t, o.err, "caller %d", i)
 		assert.Equal(t, alice, o.p)
 	}
-	assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo))
-	assert.Equal(t, 1, srv.CallCount(lwatest.ProfileEndpoint))
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo))
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointProfile))
 }
 
 // TestCoalesceFirstCallerLeavesEarly: the first caller's deadline does not
@@ -100,7 +100,7 @@ func TestCoalesceFirstCallerLeavesEarly(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv)
 	tok := srv.Issue(clientID, alice)
-	srv.SetDelay(lwatest.TokenInfo, 300*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointTokenInfo, 300*time.Millisecond)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
@@ -111,8 +111,8 @@ func TestCoalesceFirstCallerLeavesEarly(t *testing.T) {
 
 	// Joins the verification still under way, or finds it cached.
 	requireVerified(t, v, tok, alice)
-	assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo))
-	assert.Equal(t, 200, onlyCall(t, srv, lwatest.TokenInfo).Status)
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo))
+	assert.Equal(t, 200, onlyCall(t, srv, lwatest.EndpointTokenInfo).Status)
 }
 
 // TestCoalesceOwnTimeout: a hanging upstream gives 504 after WithTimeout,
@@ -121,7 +121,7 @@ func TestCoalesceOwnTimeout(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv, core.WithTimeout(200*time.Millisecond))
 	tok := srv.Issue(clientID, alice)
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Hang: true})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Hang: true})
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -130,7 +130,7 @@ func TestCoalesceOwnTimeout(t *testing.T) {
 	for _, r := range res {
 		requireRejection(t, r.err, 504, core.CodeServerError, core.ErrUpstreamTimeout)
 	}
-	assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo))
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo))
 }
 
 // TestCoalescedCallersGetTheirOwnError: callers that shared one
@@ -140,10 +140,10 @@ func TestCoalescedCallersGetTheirOwnError(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv)
 	tok := randomToken("Atza|")
-	srv.SetDelay(lwatest.TokenInfo, 300*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointTokenInfo, 300*time.Millisecond)
 
 	res := parallel(10, func(int) result { return verifyResult(context.Background(), v, tok) })
-	require.Equal(t, 1, srv.CallCount(lwatest.TokenInfo))
+	require.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo))
 	distinct := make(map[*core.Error]bool)
 	for _, r := range res {
 		distinct[requireRejection(t, r.err, 400, core.CodeInvalidToken, core.ErrInvalidToken)] = true
@@ -157,7 +157,7 @@ func TestMaxConcurrentVerifications(t *testing.T) {
 	run := func(t *testing.T, opts ...core.Option) (tokeninfo, profile int) {
 		srv := newServer(t)
 		v := newVerifier(t, srv, opts...)
-		srv.SetDelay(lwatest.TokenInfo, 100*time.Millisecond)
+		srv.SetDelay(lwatest.EndpointTokenInfo, 100*time.Millisecond)
 		toks := make([]string, 10)
 		for i := range toks {
 			toks[i] = srv.Issue(clientID, alice)
@@ -167,8 +167,8 @@ func TestMaxConcurrentVerifications(t *testing.T) {
 			require.NoError(t, r.err)
 			require.Equal(t, alice, r.p)
 		}
-		require.Equal(t, 10, srv.CallCount(lwatest.TokenInfo))
-		return maxOverlap(srv.Calls(lwatest.TokenInfo)), maxOverlap(srv.Calls(lwatest.ProfileEndpoint))
+		require.Equal(t, 10, srv.CallCount(lwatest.EndpointTokenInfo))
+		return maxOverlap(srv.Calls(lwatest.EndpointTokenInfo)), maxOverlap(srv.Calls(lwatest.EndpointProfile))
 	}
 
 	ti, pr := run(t, core.WithMaxConcurrentVerifications(2))

@@ -42,7 +42,7 @@ func TestErrorText(t *testing.T) {
 func TestErrorTextCarriesTheCause(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv)
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 503})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 503})
 	_, err := v.Verify(context.Background(), srv.Issue(clientID, alice))
 	e := requireRejection(t, err, 502, core.CodeServerError, core.ErrUpstream)
 	assert.Contains(t, err.Error(), "503", "the cause is in the log line")
@@ -66,7 +66,7 @@ func TestErrorUnwrap(t *testing.T) {
 	// A caller's cancelled context.
 	srv := newServer(t)
 	v := newVerifier(t, srv)
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Hang: true})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Hang: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = v.Verify(ctx, srv.Issue(clientID, alice))

@@ -235,7 +235,7 @@ func TestWithQueryTokenFalse(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	assert.Equal(t, alice, *p)
-	assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo), "only the header token was verified")
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo), "only the header token was verified")
 
 	on := newVerifier(t, srv, core.WithQueryToken(true))
 	_, p, err = on.Authenticate(ctx, queryOnly, core.Policy{})

@@ -313,8 +313,8 @@ func fltCases() []fltCase {
 // endpoint answering normally).
 func TestFaultMatrix(t *testing.T) {
 	for _, tc := range fltCases() {
-		for _, ep := range []lwatest.Endpoint{lwatest.TokenInfo, lwatest.ProfileEndpoint} {
-			if tc.refused && ep == lwatest.ProfileEndpoint {
+		for _, ep := range []lwatest.Endpoint{lwatest.EndpointTokenInfo, lwatest.EndpointProfile} {
+			if tc.refused && ep == lwatest.EndpointProfile {
 				continue // one host serves both endpoints
 			}
 			name := ep.String() + "/" + tc.name
@@ -388,12 +388,12 @@ func fltRunLWA(t *testing.T, tc fltCase, ep lwatest.Endpoint) {
 	// tokeninfo failed first, may reach the server after the counts are
 	// read: the profile count may grow by two.)
 	srv.Recover()
-	ti, pr := srv.CallCount(lwatest.TokenInfo), srv.CallCount(lwatest.ProfileEndpoint)
+	ti, pr := srv.CallCount(lwatest.EndpointTokenInfo), srv.CallCount(lwatest.EndpointProfile)
 	p, err := v.Verify(context.Background(), token)
 	if err != nil || p != want {
 		t.Fatalf("after recovery: %+v, %v; want %+v", p, err, want)
 	}
-	if ti2, pr2 := srv.CallCount(lwatest.TokenInfo), srv.CallCount(lwatest.ProfileEndpoint); ti2 != ti+1 || pr2 < pr+1 {
+	if ti2, pr2 := srv.CallCount(lwatest.EndpointTokenInfo), srv.CallCount(lwatest.EndpointProfile); ti2 != ti+1 || pr2 < pr+1 {
 		t.Fatalf("after recovery: %d tokeninfo and %d profile calls, want 1 and 1", ti2-ti, pr2-pr)
 	}
 	fltNoToken(t, "the logs", logs.String(), token)

@@ -137,7 +137,7 @@ func TestFloodDistinctJunkTokens(t *testing.T) {
 	if bad.Load() > 0 {
 		t.Fatalf("%d of %d verifications did not answer invalid_token", bad.Load(), n)
 	}
-	if c := srv.CallCount(lwatest.TokenInfo); c != n {
+	if c := srv.CallCount(lwatest.EndpointTokenInfo); c != n {
 		t.Errorf("%d tokeninfo calls for %d distinct tokens", c, n)
 	}
 	srv.ResetCalls() // lwatest's own record of 20 000 calls is not the verifier's memory
@@ -182,8 +182,8 @@ func fldCapCheck(t *testing.T, tokens int, delay time.Duration, opts ...core.Opt
 	srv := lwatest.NewServer()
 	t.Cleanup(srv.Close)
 	v := fldVerifier(t, srv, opts...)
-	srv.SetDelay(lwatest.TokenInfo, delay)
-	srv.SetDelay(lwatest.ProfileEndpoint, delay)
+	srv.SetDelay(lwatest.EndpointTokenInfo, delay)
+	srv.SetDelay(lwatest.EndpointProfile, delay)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	var failed atomic.Int64
@@ -200,7 +200,7 @@ func fldCapCheck(t *testing.T, tokens int, delay time.Duration, opts ...core.Opt
 	}
 	close(start)
 	wg.Wait()
-	ti, pr := srv.Calls(lwatest.TokenInfo), srv.Calls(lwatest.ProfileEndpoint)
+	ti, pr := srv.Calls(lwatest.EndpointTokenInfo), srv.Calls(lwatest.EndpointProfile)
 	if len(ti) != tokens || len(pr) != tokens {
 		t.Fatalf("%d tokeninfo and %d profile calls for %d tokens", len(ti), len(pr), tokens)
 	}
@@ -266,7 +266,7 @@ func TestFloodReplayedInvalidToken(t *testing.T) {
 					check(err)
 				}
 			}
-			if c := srv.CallCount(lwatest.TokenInfo); c != 1 {
+			if c := srv.CallCount(lwatest.EndpointTokenInfo); c != 1 {
 				t.Fatalf("%d tokeninfo calls for one invalid token replayed 1000 times, want 1", c)
 			}
 		})
@@ -294,7 +294,7 @@ func TestFloodReplayRace(t *testing.T) {
 				if valid {
 					tok = srv.Issue(fldClientID, core.Profile{})
 				}
-				before := srv.CallCount(lwatest.TokenInfo)
+				before := srv.CallCount(lwatest.EndpointTokenInfo)
 				var wg sync.WaitGroup
 				start := make(chan struct{})
 				for range callers {
@@ -308,7 +308,7 @@ func TestFloodReplayRace(t *testing.T) {
 				}
 				close(start)
 				wg.Wait()
-				extra += srv.CallCount(lwatest.TokenInfo) - before - 1
+				extra += srv.CallCount(lwatest.EndpointTokenInfo) - before - 1
 			}
 			if extra > 0 {
 				t.Fatalf("%d extra tokeninfo calls over %d rounds of %d concurrent uses of one %s token", extra, rounds, callers, name)
@@ -324,20 +324,20 @@ func TestFloodUpstream5xxNotCached(t *testing.T) {
 	t.Cleanup(srv.Close)
 	v := fldVerifier(t, srv)
 	tok := srv.Issue(fldClientID, core.Profile{UserID: "amzn1.account.FLOOD5XX"})
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 500})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500})
 	for i := range 3 {
 		if _, err := v.Verify(context.Background(), tok); !errors.Is(err, core.ErrUpstream) {
 			t.Fatalf("call %d: %v, want ErrUpstream", i, err)
 		}
 	}
-	if c := srv.CallCount(lwatest.TokenInfo); c != 3 {
+	if c := srv.CallCount(lwatest.EndpointTokenInfo); c != 3 {
 		t.Fatalf("%d tokeninfo calls for 3 verifications during a 500, want 3", c)
 	}
 	srv.Recover()
 	if p, err := v.Verify(context.Background(), tok); err != nil || p.UserID != "amzn1.account.FLOOD5XX" {
 		t.Fatalf("after recovery: %+v, %v", p, err)
 	}
-	if c := srv.CallCount(lwatest.TokenInfo); c != 4 {
+	if c := srv.CallCount(lwatest.EndpointTokenInfo); c != 4 {
 		t.Fatalf("%d tokeninfo calls, want 4", c)
 	}
 }

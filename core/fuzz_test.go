@@ -759,7 +759,7 @@ func TestTokenInfoAmbiguousAudience(t *testing.T) {
 			srv := lwatest.NewServer()
 			t.Cleanup(srv.Close)
 			tok := srv.Issue(fzTheirs, core.Profile{UserID: "amzn1.account.AMBIG"})
-			srv.Fail(lwatest.TokenInfo, lwatest.Failure{Body: body})
+			srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Body: body})
 			v, err := core.NewVerifier(core.WithClientID(fzOurs), core.WithEndpoint(srv.URL), core.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
 				t.Fatal(err)

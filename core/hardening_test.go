@@ -79,7 +79,7 @@ func TestForgetIsPerToken(t *testing.T) {
 	v := newVerifier(t, srv)
 	a := srv.Issue(clientID, alice)
 	b := srv.Issue(clientID, core.Profile{UserID: "amzn1.account.BOB"})
-	srv.SetDelay(lwatest.TokenInfo, 50*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointTokenInfo, 50*time.Millisecond)
 	var stop atomic.Bool
 	done := make(chan struct{})
 	go func() { // one account logging out in a loop
@@ -93,12 +93,12 @@ func TestForgetIsPerToken(t *testing.T) {
 	stop.Store(true)
 	<-done
 	require.NoError(t, err)
-	srv.SetDelay(lwatest.TokenInfo, 0)
+	srv.SetDelay(lwatest.EndpointTokenInfo, 0)
 	for range 10 {
 		_, err = v.Verify(context.Background(), b)
 		require.NoError(t, err)
 	}
-	assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo), "b stays cached while a is forgotten")
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo), "b stays cached while a is forgotten")
 }
 
 // TestForgetRacesStore: a Forget that returns while a verification
@@ -164,7 +164,7 @@ func TestForgetNormalizes(t *testing.T) {
 		requireVerified(t, v, tok, alice)
 		v.Forget(sent)
 		requireVerified(t, v, tok, alice)
-		assert.Equal(t, i+2, srv.CallCount(lwatest.TokenInfo), "Forget(%q) forgot the token", sent[:12])
+		assert.Equal(t, i+2, srv.CallCount(lwatest.EndpointTokenInfo), "Forget(%q) forgot the token", sent[:12])
 	}
 }
 
@@ -284,11 +284,11 @@ func TestInconsistentAnswersNeverCached(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv)
 	tok := srv.Issue(clientID, alice)
-	srv.Fail(lwatest.ProfileEndpoint, lwatest.Failure{Body: profileBody(core.Profile{UserID: "amzn1.account.MALLORY"}), Times: 1})
+	srv.Fail(lwatest.EndpointProfile, lwatest.Failure{Body: profileBody(core.Profile{UserID: "amzn1.account.MALLORY"}), Times: 1})
 	_, err := v.Verify(context.Background(), tok)
 	requireRejection(t, err, 502, core.CodeServerError, core.ErrUpstream)
 	requireVerified(t, v, tok, alice)
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 401, Times: 1})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 401, Times: 1})
 	other := srv.Issue(clientID, alice)
 	_, err = v.Verify(context.Background(), other)
 	requireRejection(t, err, 502, core.CodeServerError, core.ErrUpstream)

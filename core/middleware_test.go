@@ -48,7 +48,7 @@ func TestAuthenticatePolicies(t *testing.T) {
 		_, p, err := v.Authenticate(ctx, preflight(core.TokenSources{AmzAccessToken: []string{bad}}), core.Policy{})
 		require.ErrorIs(t, err, core.ErrPreflight)
 		assert.Nil(t, p)
-		assert.Zero(t, srv.CallCount(lwatest.TokenInfo))
+		assert.Zero(t, srv.CallCount(lwatest.EndpointTokenInfo))
 	})
 	t.Run("PassPreflight lets a preflight through without a profile", func(t *testing.T) {
 		got, p, err := v.Authenticate(ctx, preflight(core.TokenSources{}), core.Policy{PassPreflight: true})

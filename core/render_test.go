@@ -230,7 +230,7 @@ func TestWriteErrorOfARealRejection(t *testing.T) {
 	var body map[string]string
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
 	assert.Equal(t, core.CodeInvalidToken, body["error"])
-	assert.Equal(t, onlyCall(t, srv, lwatest.TokenInfo).RequestID, body["request_id"])
+	assert.Equal(t, onlyCall(t, srv, lwatest.EndpointTokenInfo).RequestID, body["request_id"])
 	assert.NotContains(t, body["error_description"], "The request has an invalid parameter", "Amazon's own text is never reflected")
 	ch := parseChallenge(t, rec.Header().Get("WWW-Authenticate"))
 	assert.Equal(t, core.CodeInvalidToken, ch["error"])

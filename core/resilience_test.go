@@ -21,15 +21,15 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	srv := lwatest.Start(t)
 	v := srv.Verifier(t)
 	ctx := context.Background()
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 500})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500})
 	for i := range core.DefaultBreakerFailures {
 		_, err := v.Verify(ctx, srv.Token(alice))
 		requireRejection(t, err, 502, core.CodeServerError, core.ErrUpstream)
-		require.Equal(t, i+1, srv.CallCount(lwatest.TokenInfo))
+		require.Equal(t, i+1, srv.CallCount(lwatest.EndpointTokenInfo))
 	}
 	_, err := v.Verify(ctx, srv.Token(alice))
 	e := requireRejection(t, err, 503, core.CodeServerError, core.ErrUpstreamUnavailable)
-	assert.Equal(t, core.DefaultBreakerFailures, srv.CallCount(lwatest.TokenInfo), "the open breaker asked nobody")
+	assert.Equal(t, core.DefaultBreakerFailures, srv.CallCount(lwatest.EndpointTokenInfo), "the open breaker asked nobody")
 	w := httptest.NewRecorder()
 	core.WriteError(w, e)
 	assert.Equal(t, "2", w.Header().Get("Retry-After"))
@@ -70,11 +70,11 @@ func TestBreakerHalfOpenLetsOneThrough(t *testing.T) {
 	srv := lwatest.Start(t)
 	v := srv.Verifier(t, core.WithCircuitBreaker(1, time.Second))
 	ctx := context.Background()
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 500, Times: 1})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500, Times: 1})
 	_, err := v.Verify(ctx, srv.Token(alice))
 	requireRejection(t, err, 502, core.CodeServerError, core.ErrUpstream)
 	srv.Advance(time.Second)
-	srv.SetDelay(lwatest.TokenInfo, 100*time.Millisecond) // the probe is slow
+	srv.SetDelay(lwatest.EndpointTokenInfo, 100*time.Millisecond) // the probe is slow
 	results := parallel(10, func(int) error { _, err := v.Verify(ctx, srv.Token(alice)); return err })
 	ok, unavailable := 0, 0
 	for _, err := range results {
@@ -87,7 +87,7 @@ func TestBreakerHalfOpenLetsOneThrough(t *testing.T) {
 	}
 	assert.Equal(t, 1, ok, "one probe")
 	assert.Equal(t, 9, unavailable)
-	assert.Equal(t, 2, srv.CallCount(lwatest.TokenInfo))
+	assert.Equal(t, 2, srv.CallCount(lwatest.EndpointTokenInfo))
 }
 
 // TestRefreshAhead: a token used in the last part of its trust window is
@@ -100,15 +100,15 @@ func TestRefreshAhead(t *testing.T) {
 	requireVerified(t, v, tok, alice)
 	srv.Advance(50 * time.Second)
 	requireVerified(t, v, tok, alice)
-	assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo), "not yet in the refresh window")
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo), "not yet in the refresh window")
 
-	srv.SetDelay(lwatest.TokenInfo, 200*time.Millisecond) // Amazon is slow: nobody waits for it
+	srv.SetDelay(lwatest.EndpointTokenInfo, 200*time.Millisecond) // Amazon is slow: nobody waits for it
 	srv.Advance(35 * time.Second)                         // 85 s: in the last 20 %
 	start := time.Now()
 	requireVerified(t, v, tok, alice)
 	assert.Less(t, time.Since(start), 150*time.Millisecond, "answered from memory")
 	require.Eventually(t, func() bool {
-		calls := srv.Calls(lwatest.TokenInfo)
+		calls := srv.Calls(lwatest.EndpointTokenInfo)
 		return len(calls) == 2 && !calls[1].End.IsZero()
 	}, 5*time.Second, time.Millisecond, "refreshed in the background")
 	for range 5 {
@@ -116,7 +116,7 @@ func TestRefreshAhead(t *testing.T) {
 	}
 	srv.Advance(30 * time.Second) // 115 s: past the first window, within the renewed one
 	requireVerified(t, v, tok, alice)
-	assert.Equal(t, 2, srv.CallCount(lwatest.TokenInfo))
+	assert.Equal(t, 2, srv.CallCount(lwatest.EndpointTokenInfo))
 }
 
 // TestRefreshAheadRejectionDropsEntry: a refresh Amazon rejects drops the
@@ -128,7 +128,7 @@ func TestRefreshAheadRejectionDropsEntry(t *testing.T) {
 
 	rejected := srv.Token(alice)
 	requireVerified(t, v, rejected, alice)
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 400, Times: 1}) // as if revoked at Amazon
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 400, Times: 1}) // as if revoked at Amazon
 	srv.Advance(85 * time.Second)
 	requireVerified(t, v, rejected, alice) // served while the refresh runs
 	require.Eventually(t, func() bool {
@@ -138,11 +138,11 @@ func TestRefreshAheadRejectionDropsEntry(t *testing.T) {
 
 	failing := srv.Token(alice)
 	requireVerified(t, v, failing, alice)
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 500})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500})
 	srv.Advance(85 * time.Second)
 	requireVerified(t, v, failing, alice)
 	require.Eventually(t, func() bool {
-		calls := srv.Calls(lwatest.TokenInfo)
+		calls := srv.Calls(lwatest.EndpointTokenInfo)
 		return calls[len(calls)-1].Status == 500
 	}, 5*time.Second, time.Millisecond)
 	requireVerified(t, v, failing, alice) // kept until its normal expiry
@@ -171,7 +171,7 @@ func TestStaleIfError(t *testing.T) {
 	stale.Forget(forgotten)                     // … and forgotten for good
 	require.NoError(t, stale.Revoke(ctx, revoked))
 
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 503})
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 503})
 	srv.Advance(80 * time.Second) // past the TTL, within d and the short token's life
 	requireVerified(t, stale, tok, alice)
 	requireVerified(t, stale, short, alice)

@@ -48,78 +48,78 @@ func TestUpstreamFaults(t *testing.T) {
 		timeout time.Duration
 		status  int
 	}{
-		{name: "tokeninfo 500", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 500}},
-		{name: "tokeninfo 502", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 502}},
-		{name: "tokeninfo 503", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 503}},
-		{name: "tokeninfo 504", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 504}},
-		{name: "tokeninfo 429", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 429}},
-		{name: "tokeninfo 404", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 404}},
-		{name: "tokeninfo 500 HTML", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 500, Body: "<html>down</html>", ContentType: "text/html"}},
-		{name: "profile 500", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Status: 500}},
-		{name: "profile 503", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Status: 503}},
-		{name: "tokeninfo redirect not followed", ep: lwatest.TokenInfo, f: lwatest.Failure{
+		{name: "tokeninfo 500", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 500}},
+		{name: "tokeninfo 502", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 502}},
+		{name: "tokeninfo 503", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 503}},
+		{name: "tokeninfo 504", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 504}},
+		{name: "tokeninfo 429", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 429}},
+		{name: "tokeninfo 404", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 404}},
+		{name: "tokeninfo 500 HTML", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 500, Body: "<html>down</html>", ContentType: "text/html"}},
+		{name: "profile 500", ep: lwatest.EndpointProfile, f: lwatest.Failure{Status: 500}},
+		{name: "profile 503", ep: lwatest.EndpointProfile, f: lwatest.Failure{Status: 503}},
+		{name: "tokeninfo redirect not followed", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{
 			Status: 302, Body: "{}", Header: http.Header{"Location": {"/auth/o2/tokeninfo?access_token=x"}},
 		}},
-		{name: "profile redirect not followed", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{
+		{name: "profile redirect not followed", ep: lwatest.EndpointProfile, f: lwatest.Failure{
 			Status: 307, Body: "{}", Header: http.Header{"Location": {"/user/profile"}},
 		}},
 
 		// 200 with a body that is not the documented JSON.
-		{name: "tokeninfo not JSON", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: "not json"}},
-		{name: "tokeninfo HTML", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: "<html></html>", ContentType: "text/html"}},
-		{name: "tokeninfo right body, text/plain", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: ti, ContentType: "text/plain"}},
-		{name: "tokeninfo normal answer, text/plain", ep: lwatest.TokenInfo, f: lwatest.Failure{Header: jsonCT("text/plain")}},
-		{name: "tokeninfo normal answer, application/jsonx", ep: lwatest.TokenInfo, f: lwatest.Failure{Header: jsonCT("application/jsonx")}},
-		{name: "tokeninfo normal answer, bad media type", ep: lwatest.TokenInfo, f: lwatest.Failure{Header: jsonCT("application/json; =")}},
-		{name: "tokeninfo normal answer, no Content-Type", ep: lwatest.TokenInfo, f: lwatest.Failure{Header: http.Header{"Content-Type": {}}}},
-		{name: "profile normal answer, text/html", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Header: jsonCT("text/html")}},
-		{name: "tokeninfo invalid UTF-8", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: strings.Replace(ti, "www.amazon.com", "www.amazon.com\xff", 1)}},
-		{name: "profile invalid UTF-8", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Body: strings.Replace(pr, "Alice", "Al\xc3ice", 1)}},
-		{name: "tokeninfo trailing garbage", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: ti + "garbage"}},
-		{name: "tokeninfo two objects", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: ti + ti}},
-		{name: "tokeninfo trailing bracket", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: ti + "]"}},
-		{name: "profile trailing garbage", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Body: pr + "{}"}},
-		{name: "tokeninfo truncated", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: ti[:len(ti)-1]}},
-		{name: "tokeninfo empty body", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: " "}},
-		{name: "tokeninfo null", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: "null"}},
-		{name: "tokeninfo array", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: "[" + ti + "]"}},
-		{name: "tokeninfo string", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: `"ok"`}},
-		{name: "tokeninfo missing aud", ep: lwatest.TokenInfo, f: lwatest.Failure{
+		{name: "tokeninfo not JSON", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: "not json"}},
+		{name: "tokeninfo HTML", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: "<html></html>", ContentType: "text/html"}},
+		{name: "tokeninfo right body, text/plain", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: ti, ContentType: "text/plain"}},
+		{name: "tokeninfo normal answer, text/plain", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Header: jsonCT("text/plain")}},
+		{name: "tokeninfo normal answer, application/jsonx", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Header: jsonCT("application/jsonx")}},
+		{name: "tokeninfo normal answer, bad media type", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Header: jsonCT("application/json; =")}},
+		{name: "tokeninfo normal answer, no Content-Type", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Header: http.Header{"Content-Type": {}}}},
+		{name: "profile normal answer, text/html", ep: lwatest.EndpointProfile, f: lwatest.Failure{Header: jsonCT("text/html")}},
+		{name: "tokeninfo invalid UTF-8", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: strings.Replace(ti, "www.amazon.com", "www.amazon.com\xff", 1)}},
+		{name: "profile invalid UTF-8", ep: lwatest.EndpointProfile, f: lwatest.Failure{Body: strings.Replace(pr, "Alice", "Al\xc3ice", 1)}},
+		{name: "tokeninfo trailing garbage", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: ti + "garbage"}},
+		{name: "tokeninfo two objects", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: ti + ti}},
+		{name: "tokeninfo trailing bracket", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: ti + "]"}},
+		{name: "profile trailing garbage", ep: lwatest.EndpointProfile, f: lwatest.Failure{Body: pr + "{}"}},
+		{name: "tokeninfo truncated", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: ti[:len(ti)-1]}},
+		{name: "tokeninfo empty body", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: " "}},
+		{name: "tokeninfo null", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: "null"}},
+		{name: "tokeninfo array", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: "[" + ti + "]"}},
+		{name: "tokeninfo string", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: `"ok"`}},
+		{name: "tokeninfo missing aud", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{
 			Body: `{"iss":"https://www.amazon.com","user_id":"` + alice.UserID + `","exp":3600}`}},
-		{name: "tokeninfo missing user_id", ep: lwatest.TokenInfo, f: lwatest.Failure{
+		{name: "tokeninfo missing user_id", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{
 			Body: `{"iss":"https://www.amazon.com","aud":"` + clientID + `","exp":3600}`}},
-		{name: "tokeninfo missing exp", ep: lwatest.TokenInfo, f: lwatest.Failure{
+		{name: "tokeninfo missing exp", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{
 			Body: `{"iss":"https://www.amazon.com","user_id":"` + alice.UserID + `","aud":"` + clientID + `"}`}},
-		{name: "tokeninfo null aud", ep: lwatest.TokenInfo, f: lwatest.Failure{
+		{name: "tokeninfo null aud", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{
 			Body: `{"user_id":"` + alice.UserID + `","aud":null,"exp":3600}`}},
-		{name: "tokeninfo empty user_id", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: tokenInfoBody("", clientID, 3600)}},
-		{name: "tokeninfo exp as string", ep: lwatest.TokenInfo, f: lwatest.Failure{
+		{name: "tokeninfo empty user_id", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: tokenInfoBody("", clientID, 3600)}},
+		{name: "tokeninfo exp as string", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{
 			Body: `{"user_id":"` + alice.UserID + `","aud":"` + clientID + `","exp":"3600"}`}},
-		{name: "tokeninfo exp as float", ep: lwatest.TokenInfo, f: lwatest.Failure{
+		{name: "tokeninfo exp as float", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{
 			Body: `{"user_id":"` + alice.UserID + `","aud":"` + clientID + `","exp":3600.5}`}},
-		{name: "tokeninfo user_id as number", ep: lwatest.TokenInfo, f: lwatest.Failure{
+		{name: "tokeninfo user_id as number", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{
 			Body: `{"user_id":42,"aud":"` + clientID + `","exp":3600}`}},
-		{name: "tokeninfo aud as array", ep: lwatest.TokenInfo, f: lwatest.Failure{
+		{name: "tokeninfo aud as array", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{
 			Body: `{"user_id":"` + alice.UserID + `","aud":["` + clientID + `"],"exp":3600}`}},
-		{name: "profile missing user_id", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Body: `{"name":"Alice","email":"alice@example.com"}`}},
-		{name: "profile null user_id", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Body: `{"user_id":null}`}},
-		{name: "profile email as number", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Body: `{"user_id":"` + alice.UserID + `","email":7}`}},
-		{name: "tokeninfo over 64 KiB", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: padded(ti, maxUpstreamBody+1)}},
-		{name: "profile over 64 KiB", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Body: padded(pr, maxUpstreamBody+1)}},
-		{name: "tokeninfo 1 MiB", ep: lwatest.TokenInfo, f: lwatest.Failure{Body: padded(ti, 1<<20)}},
+		{name: "profile missing user_id", ep: lwatest.EndpointProfile, f: lwatest.Failure{Body: `{"name":"Alice","email":"alice@example.com"}`}},
+		{name: "profile null user_id", ep: lwatest.EndpointProfile, f: lwatest.Failure{Body: `{"user_id":null}`}},
+		{name: "profile email as number", ep: lwatest.EndpointProfile, f: lwatest.Failure{Body: `{"user_id":"` + alice.UserID + `","email":7}`}},
+		{name: "tokeninfo over 64 KiB", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: padded(ti, maxUpstreamBody+1)}},
+		{name: "profile over 64 KiB", ep: lwatest.EndpointProfile, f: lwatest.Failure{Body: padded(pr, maxUpstreamBody+1)}},
+		{name: "tokeninfo 1 MiB", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Body: padded(ti, 1<<20)}},
 
 		// Error answers that are not the documented JSON.
-		{name: "tokeninfo 400 HTML", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 400, Body: "<html>bad</html>", ContentType: "text/html"}},
-		{name: "tokeninfo 400 without error member", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 400, Body: `{"error_description":"x"}`}},
-		{name: "tokeninfo 400 not JSON", ep: lwatest.TokenInfo, f: lwatest.Failure{Status: 400, Body: "bad request"}},
-		{name: "profile 401 not JSON", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Status: 401, Body: "unauthorized"}},
-		{name: "profile 401 error as number", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Status: 401, Body: `{"error":401}`}},
+		{name: "tokeninfo 400 HTML", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 400, Body: "<html>bad</html>", ContentType: "text/html"}},
+		{name: "tokeninfo 400 without error member", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 400, Body: `{"error_description":"x"}`}},
+		{name: "tokeninfo 400 not JSON", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Status: 400, Body: "bad request"}},
+		{name: "profile 401 not JSON", ep: lwatest.EndpointProfile, f: lwatest.Failure{Status: 401, Body: "unauthorized"}},
+		{name: "profile 401 error as number", ep: lwatest.EndpointProfile, f: lwatest.Failure{Status: 401, Body: `{"error":401}`}},
 
 		// Timeouts.
-		{name: "tokeninfo hangs", ep: lwatest.TokenInfo, f: lwatest.Failure{Hang: true}, timeout: 200 * time.Millisecond, status: 504},
-		{name: "profile hangs", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Hang: true}, timeout: 200 * time.Millisecond, status: 504},
-		{name: "tokeninfo slower than the timeout", ep: lwatest.TokenInfo, f: lwatest.Failure{Delay: 10 * time.Second}, timeout: 200 * time.Millisecond, status: 504},
-		{name: "profile error slower than the timeout", ep: lwatest.ProfileEndpoint, f: lwatest.Failure{Status: 500, Delay: 10 * time.Second}, timeout: 200 * time.Millisecond, status: 504},
+		{name: "tokeninfo hangs", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Hang: true}, timeout: 200 * time.Millisecond, status: 504},
+		{name: "profile hangs", ep: lwatest.EndpointProfile, f: lwatest.Failure{Hang: true}, timeout: 200 * time.Millisecond, status: 504},
+		{name: "tokeninfo slower than the timeout", ep: lwatest.EndpointTokenInfo, f: lwatest.Failure{Delay: 10 * time.Second}, timeout: 200 * time.Millisecond, status: 504},
+		{name: "profile error slower than the timeout", ep: lwatest.EndpointProfile, f: lwatest.Failure{Status: 500, Delay: 10 * time.Second}, timeout: 200 * time.Millisecond, status: 504},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t)
@@ -140,25 +140,25 @@ func TestUpstreamFaults(t *testing.T) {
 					assert.Equal(t, call[0].RequestID, e.RequestID, "the request id of the faulty answer")
 				}
 			}
-			assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo), "one tokeninfo call (no redirect followed)")
-			assert.LessOrEqual(t, srv.CallCount(lwatest.ProfileEndpoint), 1, "at most one profile call")
+			assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo), "one tokeninfo call (no redirect followed)")
+			assert.LessOrEqual(t, srv.CallCount(lwatest.EndpointProfile), 1, "at most one profile call")
 
 			// Not cached, positively or negatively.
 			srv.Recover()
 			requireVerified(t, v, tok, alice)
-			assert.Equal(t, 2, srv.CallCount(lwatest.TokenInfo), "asked again after the fault")
+			assert.Equal(t, 2, srv.CallCount(lwatest.EndpointTokenInfo), "asked again after the fault")
 		})
 	}
 }
 
 // TestUpstreamBodyLimitBoundary: an answer of exactly 64 KiB is read whole.
 func TestUpstreamBodyLimitBoundary(t *testing.T) {
-	for _, ep := range []lwatest.Endpoint{lwatest.TokenInfo, lwatest.ProfileEndpoint} {
+	for _, ep := range []lwatest.Endpoint{lwatest.EndpointTokenInfo, lwatest.EndpointProfile} {
 		t.Run(ep.String(), func(t *testing.T) {
 			srv := newServer(t)
 			v := newVerifier(t, srv)
 			body := tokenInfoBody(alice.UserID, clientID, 3600)
-			if ep == lwatest.ProfileEndpoint {
+			if ep == lwatest.EndpointProfile {
 				body = profileBody(alice)
 			}
 			srv.Fail(ep, lwatest.Failure{Body: padded(body, maxUpstreamBody)})
@@ -174,13 +174,13 @@ func TestUpstreamTolerates(t *testing.T) {
 		ep lwatest.Endpoint
 		f  lwatest.Failure
 	}{
-		"unknown tokeninfo members": {lwatest.TokenInfo, lwatest.Failure{
+		"unknown tokeninfo members": {lwatest.EndpointTokenInfo, lwatest.Failure{
 			Body: `{"new":{"nested":[1,2,{"x":null}]},"user_id":"` + alice.UserID + `","aud":"` + clientID + `","exp":3600,"scope":"profile"}`}},
-		"unknown profile members": {lwatest.ProfileEndpoint, lwatest.Failure{
+		"unknown profile members": {lwatest.EndpointProfile, lwatest.Failure{
 			Body: `{"user_id":"` + alice.UserID + `","email":"alice@example.com","name":"Alice Liddell","postal_code":"98052","primary_language":"en_US"}`}},
-		"charset parameter":      {lwatest.TokenInfo, lwatest.Failure{Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}}}},
-		"upper-case media type":  {lwatest.ProfileEndpoint, lwatest.Failure{Header: http.Header{"Content-Type": {"Application/JSON; charset=utf-8"}}}},
-		"whitespace around JSON": {lwatest.TokenInfo, lwatest.Failure{Body: "\n  " + tokenInfoBody(alice.UserID, clientID, 3600) + " \r\n"}},
+		"charset parameter":      {lwatest.EndpointTokenInfo, lwatest.Failure{Header: http.Header{"Content-Type": {"application/json;charset=UTF-8"}}}},
+		"upper-case media type":  {lwatest.EndpointProfile, lwatest.Failure{Header: http.Header{"Content-Type": {"Application/JSON; charset=utf-8"}}}},
+		"whitespace around JSON": {lwatest.EndpointTokenInfo, lwatest.Failure{Body: "\n  " + tokenInfoBody(alice.UserID, clientID, 3600) + " \r\n"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := newServer(t)
@@ -253,7 +253,7 @@ func TestSpecialCharacterTokens(t *testing.T) {
 	} {
 		srv.Issue(clientID, alice, lwatest.WithToken(tok))
 		requireVerified(t, v, tok, alice)
-		assert.Equal(t, i+1, srv.CallCount(lwatest.TokenInfo))
+		assert.Equal(t, i+1, srv.CallCount(lwatest.EndpointTokenInfo))
 	}
 	// "Atza|a%7Cb" is its own token, not "Atza|a|b".
 	srv.Issue(clientID, alice, lwatest.WithToken("Atza|a%7Cb"))
@@ -283,7 +283,7 @@ type countingTransport struct {
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
-	if r.URL.Path == lwatest.TokenInfo.Path() {
+	if r.URL.Path == lwatest.EndpointTokenInfo.Path() {
 		c.tokeninfo.Add(1)
 	}
 	return c.next.RoundTrip(r)
@@ -303,7 +303,7 @@ func TestWithHTTPClientTimeoutStillApplies(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, srv, core.WithHTTPClient(srv.Client()), core.WithTimeout(150*time.Millisecond))
 	tok := srv.Issue(clientID, alice)
-	srv.Fail(lwatest.ProfileEndpoint, lwatest.Failure{Hang: true})
+	srv.Fail(lwatest.EndpointProfile, lwatest.Failure{Hang: true})
 	_, err := v.Verify(context.Background(), tok)
 	requireRejection(t, err, 504, core.CodeServerError, core.ErrUpstreamTimeout)
 }
@@ -320,7 +320,7 @@ func TestUpstreamRequestIDIsSanitised(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := newServer(t)
 			v := newVerifier(t, srv)
-			srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 500, Header: http.Header{"x-amzn-RequestId": {tc.id}}})
+			srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500, Header: http.Header{"x-amzn-RequestId": {tc.id}}})
 			_, err := v.Verify(context.Background(), srv.Issue(clientID, alice))
 			e := requireRejection(t, err, 502, core.CodeServerError, core.ErrUpstream)
 			assert.Equal(t, tc.want, e.RequestID)

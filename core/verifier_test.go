@@ -141,7 +141,7 @@ func errorTable() []tableRow {
 			setup: func(testing.TB, *lwatest.Server) rowInput {
 				return rowInput{token: randomToken("Atza|")}
 			},
-			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.TokenInfo,
+			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 		{
 			name: "revoked token",
@@ -150,7 +150,7 @@ func errorTable() []tableRow {
 				srv.Revoke(tok)
 				return rowInput{token: tok}
 			},
-			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.TokenInfo,
+			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 		{
 			name: "expired token",
@@ -159,7 +159,7 @@ func errorTable() []tableRow {
 				srv.Expire(tok)
 				return rowInput{token: tok}
 			},
-			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.TokenInfo,
+			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 		{
 			name: "token past its lifetime",
@@ -168,7 +168,7 @@ func errorTable() []tableRow {
 				srv.Advance(time.Hour + time.Second)
 				return rowInput{token: tok}
 			},
-			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.TokenInfo,
+			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 		{
 			name: "refresh token",
@@ -179,53 +179,53 @@ func errorTable() []tableRow {
 		},
 		{
 			name:   "tokeninfo exp 0",
-			setup:  failWith(lwatest.TokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, 0)}),
-			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.TokenInfo,
+			setup:  failWith(lwatest.EndpointTokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, 0)}),
+			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 		{
 			name:   "tokeninfo exp negative",
-			setup:  failWith(lwatest.TokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, -30)}),
-			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.TokenInfo,
+			setup:  failWith(lwatest.EndpointTokenInfo, lwatest.Failure{Body: tokenInfoBody(alice.UserID, clientID, -30)}),
+			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 		{
 			// Not one of Amazon's documented answers: a 502, never cached.
 			name: "profile of another customer",
-			setup: failWith(lwatest.ProfileEndpoint, lwatest.Failure{Body: profileBody(core.Profile{
+			setup: failWith(lwatest.EndpointProfile, lwatest.Failure{Body: profileBody(core.Profile{
 				UserID: "amzn1.account.MALLORY000000000000000000000", Name: "Mallory",
 			})}),
-			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.ProfileEndpoint,
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.EndpointProfile,
 		},
 		{
 			name:   "profile with an empty user_id",
-			setup:  failWith(lwatest.ProfileEndpoint, lwatest.Failure{Body: `{"user_id":"","name":"Nobody"}`}),
-			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.ProfileEndpoint,
+			setup:  failWith(lwatest.EndpointProfile, lwatest.Failure{Body: `{"user_id":"","name":"Nobody"}`}),
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.EndpointProfile,
 		},
 		{
 			name:   "tokeninfo answers 401",
-			setup:  failWith(lwatest.TokenInfo, lwatest.Failure{Status: 401}),
-			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.TokenInfo,
+			setup:  failWith(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 401}),
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 		{
 			name:   "profile answers 400 with an undocumented code",
-			setup:  failWith(lwatest.ProfileEndpoint, lwatest.Failure{Status: 400, Body: `{"error":"slow_down","error_description":"x"}`}),
-			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.ProfileEndpoint,
+			setup:  failWith(lwatest.EndpointProfile, lwatest.Failure{Status: 400, Body: `{"error":"slow_down","error_description":"x"}`}),
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.EndpointProfile,
 		},
 		{
 			name:   "Amazon answers 400 invalid_request",
-			setup:  failWith(lwatest.TokenInfo, lwatest.Failure{Status: 400}),
-			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.TokenInfo,
+			setup:  failWith(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 400}),
+			status: 400, code: core.CodeInvalidToken, sentinel: core.ErrInvalidToken, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 
 		// 401 insufficient_scope
 		{
 			name:   "no profile scope granted",
 			setup:  issued(lwatest.WithScopes()),
-			status: 401, code: core.CodeInsufficientScope, sentinel: core.ErrInsufficientScope, decided: true, decidedBy: lwatest.ProfileEndpoint,
+			status: 401, code: core.CodeInsufficientScope, sentinel: core.ErrInsufficientScope, decided: true, decidedBy: lwatest.EndpointProfile,
 		},
 		{
 			name:   "profile answers 401",
-			setup:  failWith(lwatest.ProfileEndpoint, lwatest.Failure{Status: 401}),
-			status: 401, code: core.CodeInsufficientScope, sentinel: core.ErrInsufficientScope, decided: true, decidedBy: lwatest.ProfileEndpoint,
+			setup:  failWith(lwatest.EndpointProfile, lwatest.Failure{Status: 401}),
+			status: 401, code: core.CodeInsufficientScope, sentinel: core.ErrInsufficientScope, decided: true, decidedBy: lwatest.EndpointProfile,
 		},
 		{
 			name: "required email with profile:user_id",
@@ -233,7 +233,7 @@ func errorTable() []tableRow {
 				return []core.Option{core.WithRequiredFields(core.FieldEmail)}
 			},
 			setup:  issued(lwatest.WithScopes("profile:user_id")),
-			status: 401, code: core.CodeInsufficientScope, sentinel: core.ErrInsufficientScope, decided: true, decidedBy: lwatest.ProfileEndpoint,
+			status: 401, code: core.CodeInsufficientScope, sentinel: core.ErrInsufficientScope, decided: true, decidedBy: lwatest.EndpointProfile,
 		},
 		{
 			name: "required postal code without its scope",
@@ -241,7 +241,7 @@ func errorTable() []tableRow {
 				return []core.Option{core.WithRequiredFields(core.FieldName, core.FieldPostalCode)}
 			},
 			setup:  issued(lwatest.WithScopes("profile")),
-			status: 401, code: core.CodeInsufficientScope, sentinel: core.ErrInsufficientScope, decided: true, decidedBy: lwatest.ProfileEndpoint,
+			status: 401, code: core.CodeInsufficientScope, sentinel: core.ErrInsufficientScope, decided: true, decidedBy: lwatest.EndpointProfile,
 		},
 
 		// 404 not_found
@@ -250,24 +250,24 @@ func errorTable() []tableRow {
 			setup: func(_ testing.TB, srv *lwatest.Server) rowInput {
 				return rowInput{token: srv.Issue(otherClientID, alice)}
 			},
-			status: 404, code: core.CodeNotFound, sentinel: core.ErrNotOurToken, decided: true, decidedBy: lwatest.TokenInfo,
+			status: 404, code: core.CodeNotFound, sentinel: core.ErrNotOurToken, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 
 		// 502 / 504 server_error
 		{
 			name:   "tokeninfo 500",
-			setup:  failWith(lwatest.TokenInfo, lwatest.Failure{Status: 500}),
-			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.TokenInfo,
+			setup:  failWith(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500}),
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 		{
 			name:   "profile 503",
-			setup:  failWith(lwatest.ProfileEndpoint, lwatest.Failure{Status: 503}),
-			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.ProfileEndpoint,
+			setup:  failWith(lwatest.EndpointProfile, lwatest.Failure{Status: 503}),
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.EndpointProfile,
 		},
 		{
 			name:   "tokeninfo answers HTML",
-			setup:  failWith(lwatest.TokenInfo, lwatest.Failure{Body: "<html>oops</html>", ContentType: "text/html"}),
-			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.TokenInfo,
+			setup:  failWith(lwatest.EndpointTokenInfo, lwatest.Failure{Body: "<html>oops</html>", ContentType: "text/html"}),
+			status: 502, code: core.CodeServerError, sentinel: core.ErrUpstream, decided: true, decidedBy: lwatest.EndpointTokenInfo,
 		},
 		{
 			name: "Amazon unreachable",
@@ -280,13 +280,13 @@ func errorTable() []tableRow {
 		{
 			name:   "tokeninfo hangs",
 			opts:   short,
-			setup:  hang(lwatest.TokenInfo),
+			setup:  hang(lwatest.EndpointTokenInfo),
 			status: 504, code: core.CodeServerError, sentinel: core.ErrUpstreamTimeout,
 		},
 		{
 			name:   "profile hangs",
 			opts:   short,
-			setup:  hang(lwatest.ProfileEndpoint),
+			setup:  hang(lwatest.EndpointProfile),
 			status: 504, code: core.CodeServerError, sentinel: core.ErrUpstreamTimeout,
 		},
 	}
@@ -354,8 +354,8 @@ func TestErrorTable(t *testing.T) {
 					assert.Empty(t, e.RequestID, "no Amazon answer decided this rejection")
 				}
 				if row.noUpstream {
-					assert.Zero(t, srv.CallCount(lwatest.TokenInfo), "tokeninfo calls")
-					assert.Zero(t, srv.CallCount(lwatest.ProfileEndpoint), "profile calls")
+					assert.Zero(t, srv.CallCount(lwatest.EndpointTokenInfo), "tokeninfo calls")
+					assert.Zero(t, srv.CallCount(lwatest.EndpointProfile), "profile calls")
 				}
 			})
 		}
@@ -408,8 +408,8 @@ func TestVerifyEmptyToken(t *testing.T) {
 	v := newVerifier(t, srv)
 	_, err := v.Verify(context.Background(), "")
 	requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMissingToken)
-	assert.Zero(t, srv.CallCount(lwatest.TokenInfo), "tokeninfo calls")
-	assert.Zero(t, srv.CallCount(lwatest.ProfileEndpoint), "profile calls")
+	assert.Zero(t, srv.CallCount(lwatest.EndpointTokenInfo), "tokeninfo calls")
+	assert.Zero(t, srv.CallCount(lwatest.EndpointProfile), "profile calls")
 }
 
 func TestPrecheckLengthBoundary(t *testing.T) {
@@ -422,7 +422,7 @@ func TestPrecheckLengthBoundary(t *testing.T) {
 	p, err := v.Verify(context.Background(), max)
 	require.NoError(t, err, "a 2048-byte token is acceptable")
 	assert.Equal(t, alice, p)
-	assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo))
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo))
 
 	srv.ResetCalls()
 	tooLong := long[:core.MaxTokenLen+1]
@@ -431,8 +431,8 @@ func TestPrecheckLengthBoundary(t *testing.T) {
 	requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMalformedToken)
 	_, err = v.Verify(context.Background(), long)
 	requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMalformedToken)
-	assert.Zero(t, srv.CallCount(lwatest.TokenInfo))
-	assert.Zero(t, srv.CallCount(lwatest.ProfileEndpoint))
+	assert.Zero(t, srv.CallCount(lwatest.EndpointTokenInfo))
+	assert.Zero(t, srv.CallCount(lwatest.EndpointProfile))
 }
 
 // TestPrecheckEveryBadByte rejects, with no upstream call, a token that
@@ -453,8 +453,8 @@ func TestPrecheckEveryBadByte(t *testing.T) {
 			requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMalformedToken)
 		}
 	}
-	assert.Zero(t, srv.CallCount(lwatest.TokenInfo))
-	assert.Zero(t, srv.CallCount(lwatest.ProfileEndpoint))
+	assert.Zero(t, srv.CallCount(lwatest.EndpointTokenInfo))
+	assert.Zero(t, srv.CallCount(lwatest.EndpointProfile))
 }
 
 // naivePrintable is the obvious definition Printable must agree with.

@@ -97,7 +97,7 @@ func TestHTTPErrorHandlerSeesCoreError(t *testing.T) {
 	ce := seen.Load()
 	require.NotNil(t, ce)
 	assert.ErrorIs(t, ce, core.ErrInvalidToken)
-	calls := f.Srv.Calls(lwatest.TokenInfo)
+	calls := f.Srv.Calls(lwatest.EndpointTokenInfo)
 	require.Len(t, calls, 1)
 	assert.Equal(t, http.StatusBadRequest, w.Code)
 	assert.JSONEq(t, `{"problem":"invalid_token","amazon":"`+calls[0].RequestID+`"}`, w.Body.String())
@@ -111,7 +111,7 @@ func TestDefaultHTTPErrorHandler(t *testing.T) {
 	f := conformance.NewFixture(t)
 	e := echo.New()
 	e.GET("/x", func(c echo.Context) error { return c.String(http.StatusOK, "secret") }, echolwa.New(f.V))
-	calls := func() []lwatest.Call { return f.Srv.Calls(lwatest.TokenInfo) }
+	calls := func() []lwatest.Call { return f.Srv.Calls(lwatest.EndpointTokenInfo) }
 
 	w := conformance.Do(e, f.Revoked)
 	require.Len(t, calls(), 1)

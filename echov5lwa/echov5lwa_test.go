@@ -84,7 +84,7 @@ func TestDefaultHTTPErrorHandler(t *testing.T) {
 	e := newEcho(echov5lwa.New(f.V), &ran)
 
 	w := conformance.Do(e, f.Revoked)
-	calls := f.Srv.Calls(lwatest.TokenInfo)
+	calls := f.Srv.Calls(lwatest.EndpointTokenInfo)
 	require.Len(t, calls, 1)
 	var body struct {
 		Description string `json:"error_description"`

@@ -191,7 +191,7 @@ func TestHandlers(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "hello ", body, "skipped: no profile")
 	assert.Equal(t, int32(1), successes.Load(), "Next skips SuccessHandler too")
-	assert.Equal(t, 1, f.Srv.CallCount(lwatest.TokenInfo), "only the token was verified")
+	assert.Equal(t, 1, f.Srv.CallCount(lwatest.EndpointTokenInfo), "only the token was verified")
 }
 
 // TestNoBufferCrossTalk: fasthttp reuses a connection's request buffers for
@@ -272,7 +272,7 @@ func TestNoBufferCrossTalk(t *testing.T) {
 		assert.Equal(t, k.want, k.ctx.UserID)
 		assert.Equal(t, k.copied, *k.shared)
 	}
-	assert.Equal(t, users, f.Srv.CallCount(lwatest.TokenInfo), "one verification per token")
+	assert.Equal(t, users, f.Srv.CallCount(lwatest.EndpointTokenInfo), "one verification per token")
 }
 
 // TestAppTest: the middleware also works under app.Test, fiber's

@@ -288,7 +288,7 @@ func TestNextAndSuccessHandler(t *testing.T) {
 	assert.Zero(t, errs.Load(), "a preflight is not a rejection")
 	assert.Equal(t, int32(1), successes.Load())
 	assert.Equal(t, int32(2), ran.Load())
-	assert.Equal(t, 1, f.Srv.CallCount(lwatest.TokenInfo), "only the token was verified")
+	assert.Equal(t, 1, f.Srv.CallCount(lwatest.EndpointTokenInfo), "only the token was verified")
 }
 
 // TestNoBufferCrossTalk: fasthttp reuses a connection's request buffers for
@@ -370,7 +370,7 @@ func TestNoBufferCrossTalk(t *testing.T) {
 		assert.Equal(t, k.want, k.shared.UserID)
 		assert.Equal(t, k.want, k.ctx.UserID)
 	}
-	assert.Equal(t, users, f.Srv.CallCount(lwatest.TokenInfo), "one verification per token")
+	assert.Equal(t, users, f.Srv.CallCount(lwatest.EndpointTokenInfo), "one verification per token")
 }
 
 func TestProfileWithoutMiddleware(t *testing.T) {

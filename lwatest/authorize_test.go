@@ -44,8 +44,8 @@ func TestConsentPage(t *testing.T) {
 	for k, v := range authParams() {
 		assert.Equal(t, v[0], hiddenField(t, a.Body, k), k)
 	}
-	assert.Equal(t, 0, srv.CallCount(lwatest.Token))
-	assert.Equal(t, 1, srv.CallCount(lwatest.Authorize))
+	assert.Equal(t, 0, srv.CallCount(lwatest.EndpointToken))
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointAuthorize))
 }
 
 func TestConsentPageScopeWording(t *testing.T) {
@@ -275,10 +275,10 @@ func TestAuthURLs(t *testing.T) {
 	srv := newServer(t)
 	assert.Equal(t, srv.URL+"/ap/oa", srv.AuthURL())
 	assert.Equal(t, srv.URL+"/auth/o2/token", srv.TokenURL())
-	assert.Equal(t, "/ap/oa", lwatest.Authorize.Path())
-	assert.Equal(t, "/auth/o2/token", lwatest.Token.Path())
-	assert.Equal(t, "authorize", lwatest.Authorize.String())
-	assert.Equal(t, "token", lwatest.Token.String())
+	assert.Equal(t, "/ap/oa", lwatest.EndpointAuthorize.Path())
+	assert.Equal(t, "/auth/o2/token", lwatest.EndpointToken.Path())
+	assert.Equal(t, "authorize", lwatest.EndpointAuthorize.String())
+	assert.Equal(t, "token", lwatest.EndpointToken.String())
 }
 
 // The call records show how the client authenticated and which grant it
@@ -294,7 +294,7 @@ func TestAuthorizationCallRecords(t *testing.T) {
 		"redirect_uri": {spaRedirect}, "code_verifier": {verifierA}, "client_id": {spaID}}, nil))
 	postToken(t, srv, url.Values{"grant_type": {"password"}}, nil)
 
-	calls := srv.Calls(lwatest.Token)
+	calls := srv.Calls(lwatest.EndpointToken)
 	require.Len(t, calls, 4)
 	got := make([][3]any, len(calls))
 	for i, c := range calls {
@@ -314,7 +314,7 @@ func TestAuthorizationCallRecords(t *testing.T) {
 		{401, "password", ""},
 	}, got)
 
-	auth := srv.Calls(lwatest.Authorize)
+	auth := srv.Calls(lwatest.EndpointAuthorize)
 	require.Len(t, auth, 2)
 	assert.Equal(t, http.MethodPost, auth[0].Method)
 	assert.Equal(t, http.StatusFound, auth[0].Status)

@@ -94,7 +94,7 @@ func (s *Server) startCall(ep Endpoint, r *http.Request, rid string) *Call {
 		RequestID: rid,
 		Method:    r.Method,
 	}
-	if ep == TokenInfo || ep == ProfileEndpoint {
+	if ep == EndpointTokenInfo || ep == EndpointProfile {
 		c.TokenFrom = tokenFrom(r)
 	}
 	s.mu.Lock()

@@ -22,17 +22,17 @@ func TestCallsRecord(t *testing.T) {
 	a2 := tokenInfo(t, srv, "Atza|never-issued")
 	a3 := profileBearer(t, srv, tok)
 
-	equal(t, srv.CallCount(lwatest.TokenInfo), 2, "tokeninfo count")
-	equal(t, srv.CallCount(lwatest.ProfileEndpoint), 1, "profile count")
+	equal(t, srv.CallCount(lwatest.EndpointTokenInfo), 2, "tokeninfo count")
+	equal(t, srv.CallCount(lwatest.EndpointProfile), 1, "profile count")
 
-	ti := srv.Calls(lwatest.TokenInfo)
+	ti := srv.Calls(lwatest.EndpointTokenInfo)
 	mustEqual(t, len(ti), 2)
 	for i, want := range []struct {
 		status int
 		rid    string
 	}{{200, a1.Header.Get("x-amzn-RequestId")}, {400, a2.Header.Get("x-amzn-RequestId")}} {
 		c := ti[i]
-		equal(t, c.Endpoint, lwatest.TokenInfo)
+		equal(t, c.Endpoint, lwatest.EndpointTokenInfo)
 		equal(t, c.Status, want.status, "call %d status", i)
 		equal(t, c.RequestID, want.rid, "call %d request ID", i)
 		equal(t, c.Method, http.MethodGet)
@@ -42,24 +42,24 @@ func TestCallsRecord(t *testing.T) {
 	}
 	check(t, !ti[1].Start.Before(ti[0].End), "calls out of order")
 
-	pr := srv.Calls(lwatest.ProfileEndpoint)
+	pr := srv.Calls(lwatest.EndpointProfile)
 	mustEqual(t, len(pr), 1)
-	equal(t, pr[0].Endpoint, lwatest.ProfileEndpoint)
+	equal(t, pr[0].Endpoint, lwatest.EndpointProfile)
 	equal(t, pr[0].Status, http.StatusOK)
 	equal(t, pr[0].RequestID, a3.Header.Get("x-amzn-RequestId"))
 	equal(t, pr[0].TokenFrom, "authorization")
 
 	// Calls returns a copy.
 	ti[0].Status = 999
-	equal(t, srv.Calls(lwatest.TokenInfo)[0].Status, http.StatusOK, "Calls shares its slice")
+	equal(t, srv.Calls(lwatest.EndpointTokenInfo)[0].Status, http.StatusOK, "Calls shares its slice")
 
 	srv.ResetCalls()
-	equal(t, srv.CallCount(lwatest.TokenInfo), 0, "tokeninfo count after reset")
-	equal(t, srv.CallCount(lwatest.ProfileEndpoint), 0, "profile count after reset")
-	equal(t, len(srv.Calls(lwatest.TokenInfo)), 0, "calls after reset")
+	equal(t, srv.CallCount(lwatest.EndpointTokenInfo), 0, "tokeninfo count after reset")
+	equal(t, srv.CallCount(lwatest.EndpointProfile), 0, "profile count after reset")
+	equal(t, len(srv.Calls(lwatest.EndpointTokenInfo)), 0, "calls after reset")
 
 	tokenInfo(t, srv, tok)
-	equal(t, srv.CallCount(lwatest.TokenInfo), 1, "count restarts from zero")
+	equal(t, srv.CallCount(lwatest.EndpointTokenInfo), 1, "count restarts from zero")
 
 	panics(t, func() { srv.CallCount(lwatest.Endpoint(9)) })
 	panics(t, func() { srv.Calls(lwatest.Endpoint(9)) })
@@ -74,7 +74,7 @@ func TestCallsNeverHoldTokens(t *testing.T) {
 	do(t, srv, http.MethodGet, "/user/profile?access_token="+url.QueryEscape(special), nil)
 	do(t, srv, http.MethodGet, "/user/profile", http.Header{"X-Amz-Access-Token": {special}})
 
-	dump := fmt.Sprintf("%+v %#v", srv.Calls(lwatest.TokenInfo), srv.Calls(lwatest.ProfileEndpoint))
+	dump := fmt.Sprintf("%+v %#v", srv.Calls(lwatest.EndpointTokenInfo), srv.Calls(lwatest.EndpointProfile))
 	for _, secret := range []string{tok[5:], url.QueryEscape(tok), "secret"} {
 		check(t, !strings.Contains(dump, secret), "a call record holds a token: %s", dump)
 	}
@@ -88,11 +88,11 @@ func TestCallsOverlap(t *testing.T) {
 	// One after the other: no overlap.
 	tokenInfo(t, srv, tok)
 	profileBearer(t, srv, tok)
-	check(t, !overlap(lastCall(t, srv, lwatest.TokenInfo), lastCall(t, srv, lwatest.ProfileEndpoint)), "sequential calls overlap")
+	check(t, !overlap(lastCall(t, srv, lwatest.EndpointTokenInfo), lastCall(t, srv, lwatest.EndpointProfile)), "sequential calls overlap")
 
 	// Both at once, each held for a while: they overlap.
-	srv.SetDelay(lwatest.TokenInfo, 100*time.Millisecond)
-	srv.SetDelay(lwatest.ProfileEndpoint, 100*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointTokenInfo, 100*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointProfile, 100*time.Millisecond)
 	var wg sync.WaitGroup
 	var tiStatus, prStatus int
 	var tiErr, prErr error
@@ -105,7 +105,7 @@ func TestCallsOverlap(t *testing.T) {
 	noErr(t, prErr)
 	mustEqual(t, tiStatus, http.StatusOK, "tokeninfo")
 	mustEqual(t, prStatus, http.StatusOK, "profile")
-	check(t, overlap(lastCall(t, srv, lwatest.TokenInfo), lastCall(t, srv, lwatest.ProfileEndpoint)), "parallel calls do not overlap")
+	check(t, overlap(lastCall(t, srv, lwatest.EndpointTokenInfo), lastCall(t, srv, lwatest.EndpointProfile)), "parallel calls do not overlap")
 }
 
 func TestConcurrentRequests(t *testing.T) {
@@ -148,10 +148,10 @@ func TestConcurrentRequests(t *testing.T) {
 	wg.Wait()
 
 	equal(t, len(bad), 0, "failed requests: %v", bad)
-	equal(t, srv.CallCount(lwatest.TokenInfo), n/2, "tokeninfo count")
-	equal(t, srv.CallCount(lwatest.ProfileEndpoint), n/2, "profile count")
+	equal(t, srv.CallCount(lwatest.EndpointTokenInfo), n/2, "tokeninfo count")
+	equal(t, srv.CallCount(lwatest.EndpointProfile), n/2, "profile count")
 	equal(t, len(rids), n, "distinct request IDs")
-	for _, ep := range []lwatest.Endpoint{lwatest.TokenInfo, lwatest.ProfileEndpoint} {
+	for _, ep := range []lwatest.Endpoint{lwatest.EndpointTokenInfo, lwatest.EndpointProfile} {
 		for _, c := range srv.Calls(ep) {
 			if !equal(t, c.Status, http.StatusOK, "%s call status", ep) {
 				break
@@ -169,9 +169,9 @@ func TestConcurrentControl(t *testing.T) {
 		wg.Go(func() {
 			switch i % 5 {
 			case 0:
-				srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 500, Times: 1})
+				srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500, Times: 1})
 			case 1:
-				srv.SetDelay(lwatest.ProfileEndpoint, time.Millisecond)
+				srv.SetDelay(lwatest.EndpointProfile, time.Millisecond)
 			case 2:
 				srv.Advance(time.Second)
 			case 3:
@@ -183,7 +183,7 @@ func TestConcurrentControl(t *testing.T) {
 			check(t, err == nil && (st == 200 || st == 500), "tokeninfo: %d %v", st, err)
 			st, err = statusOf(srv, "/user/profile", http.Header{"Authorization": {"Bearer " + tok}})
 			check(t, err == nil && st == 200, "profile: %d %v", st, err)
-			_ = srv.Calls(lwatest.TokenInfo)
+			_ = srv.Calls(lwatest.EndpointTokenInfo)
 			_ = srv.Now()
 		})
 	}

@@ -65,7 +65,7 @@ func ExampleServer_Fail() {
 	tok := srv.Issue("amzn1.application-oa2-client.example", core.Profile{UserID: "amzn1.account.EXAMPLE"})
 
 	// Amazon has a bad moment: the next tokeninfo call fails.
-	srv.Fail(lwatest.TokenInfo, lwatest.Failure{
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{
 		Status: http.StatusServiceUnavailable,
 		Header: http.Header{"Retry-After": {"1"}},
 		Times:  1,
@@ -74,7 +74,7 @@ func ExampleServer_Fail() {
 		status, info := get(srv.URL+"/auth/o2/tokeninfo?access_token="+url.QueryEscape(tok), nil)
 		fmt.Println(status, info["error"], info["aud"])
 	}
-	fmt.Println(srv.CallCount(lwatest.TokenInfo), "tokeninfo calls")
+	fmt.Println(srv.CallCount(lwatest.EndpointTokenInfo), "tokeninfo calls")
 
 	// Output:
 	// 503 ServerError <nil>

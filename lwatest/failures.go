@@ -12,16 +12,16 @@ import (
 type Endpoint int
 
 const (
-	// TokenInfo is GET /auth/o2/tokeninfo.
-	TokenInfo Endpoint = iota
-	// ProfileEndpoint is GET /user/profile.
-	ProfileEndpoint
-	// Authorize is /ap/oa: the authorization request (GET) and the
+	// EndpointTokenInfo is GET /auth/o2/tokeninfo.
+	EndpointTokenInfo Endpoint = iota
+	// EndpointProfile is GET /user/profile.
+	EndpointProfile
+	// EndpointAuthorize is /ap/oa: the authorization request (GET) and the
 	// customer's answer on the consent page (POST).
-	Authorize
-	// Token is POST /auth/o2/token: codes and refresh tokens exchanged for
+	EndpointAuthorize
+	// EndpointToken is POST /auth/o2/token: codes and refresh tokens exchanged for
 	// access tokens.
-	Token
+	EndpointToken
 
 	numEndpoints = 4
 )
@@ -36,13 +36,13 @@ const (
 // String returns "tokeninfo", "profile", "authorize" or "token".
 func (e Endpoint) String() string {
 	switch e {
-	case TokenInfo:
+	case EndpointTokenInfo:
 		return "tokeninfo"
-	case ProfileEndpoint:
+	case EndpointProfile:
 		return "profile"
-	case Authorize:
+	case EndpointAuthorize:
 		return "authorize"
-	case Token:
+	case EndpointToken:
 		return "token"
 	}
 	return fmt.Sprintf("Endpoint(%d)", int(e))
@@ -52,13 +52,13 @@ func (e Endpoint) String() string {
 // "/user/profile", "/ap/oa" or "/auth/o2/token".
 func (e Endpoint) Path() string {
 	switch e {
-	case TokenInfo:
+	case EndpointTokenInfo:
 		return tokenInfoPath
-	case ProfileEndpoint:
+	case EndpointProfile:
 		return profilePath
-	case Authorize:
+	case EndpointAuthorize:
 		return authorizePath
-	case Token:
+	case EndpointToken:
 		return tokenPath
 	}
 	return ""
@@ -124,8 +124,8 @@ type failState struct {
 // queue after Times calls; when the queue is empty, calls use the lasting
 // failure if there is one, or answer normally. So
 //
-//	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 503, Times: 2})
-//	srv.Fail(lwatest.TokenInfo, lwatest.Failure{Hang: true, Times: 1})
+//	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 503, Times: 2})
+//	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Hang: true, Times: 1})
 //
 // answers the next two tokeninfo calls with 503, hangs the third, and answers
 // the rest normally.

@@ -36,10 +36,10 @@ func (s *Server) serveEndpoint(ep Endpoint, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	switch ep {
-	case Authorize:
+	case EndpointAuthorize:
 		s.authorize(rw, r, rid)
 		return
-	case Token:
+	case EndpointToken:
 		s.token(rw, r, rid, call)
 		return
 	}
@@ -49,9 +49,9 @@ func (s *Server) serveEndpoint(ep Endpoint, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	switch ep {
-	case TokenInfo:
+	case EndpointTokenInfo:
 		s.tokenInfo(rw, r, rid)
-	case ProfileEndpoint:
+	case EndpointProfile:
 		s.profile(rw, r, rid)
 	}
 }

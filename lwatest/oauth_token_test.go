@@ -352,9 +352,9 @@ func TestScopesDecideProfileFields(t *testing.T) {
 func TestTokenEndpointFailureInjection(t *testing.T) {
 	srv := newAuthServer(t)
 	code := codeFor(t, srv, authParams())
-	srv.Fail(lwatest.Token, lwatest.Failure{Status: http.StatusServiceUnavailable, Times: 1})
+	srv.Fail(lwatest.EndpointToken, lwatest.Failure{Status: http.StatusServiceUnavailable, Times: 1})
 	a := postToken(t, srv, exchangeForm(code), nil)
 	assert.Equal(t, http.StatusServiceUnavailable, a.Status)
 	requireTokens(t, postToken(t, srv, exchangeForm(code), nil))
-	assert.Equal(t, 2, srv.CallCount(lwatest.Token))
+	assert.Equal(t, 2, srv.CallCount(lwatest.EndpointToken))
 }

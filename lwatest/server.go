@@ -131,13 +131,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	var ep Endpoint
 	switch r.URL.Path {
 	case tokenInfoPath:
-		ep = TokenInfo
+		ep = EndpointTokenInfo
 	case profilePath:
-		ep = ProfileEndpoint
+		ep = EndpointProfile
 	case authorizePath:
-		ep = Authorize
+		ep = EndpointAuthorize
 	case tokenPath:
-		ep = Token
+		ep = EndpointToken
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "The requested resource was not found.", rid)
 		return

@@ -185,7 +185,7 @@ func TestProfileTokenPlacements(t *testing.T) {
 			equal(t, a.Header.Get("Content-Language"), "en-US")
 			matches(t, a.Header.Get("x-amzn-RequestId"), requestIDRE.String())
 			deepEqual(t, a.JSON(t), want)
-			calls := srv.Calls(lwatest.ProfileEndpoint)
+			calls := srv.Calls(lwatest.EndpointProfile)
 			mustEqual(t, len(calls), 1, "calls")
 			equal(t, calls[0].TokenFrom, tc.from, "TokenFrom")
 		})
@@ -337,10 +337,10 @@ func TestRoutes(t *testing.T) {
 		a := do(t, srv, http.MethodGet, path+"?access_token="+url.QueryEscape(tok), nil)
 		requireLWAError(t, a, http.StatusNotFound, "not_found", "")
 	}
-	equal(t, srv.CallCount(lwatest.TokenInfo), 0, "unknown paths are not tokeninfo calls")
-	equal(t, srv.CallCount(lwatest.ProfileEndpoint), 0, "unknown paths are not profile calls")
+	equal(t, srv.CallCount(lwatest.EndpointTokenInfo), 0, "unknown paths are not tokeninfo calls")
+	equal(t, srv.CallCount(lwatest.EndpointProfile), 0, "unknown paths are not profile calls")
 
-	for _, ep := range []lwatest.Endpoint{lwatest.TokenInfo, lwatest.ProfileEndpoint} {
+	for _, ep := range []lwatest.Endpoint{lwatest.EndpointTokenInfo, lwatest.EndpointProfile} {
 		for _, method := range []string{http.MethodPost, http.MethodHead, http.MethodDelete} {
 			a := do(t, srv, method, ep.Path()+"?access_token="+url.QueryEscape(tok), nil)
 			mustEqual(t, a.Status, http.StatusMethodNotAllowed, "%s %s", method, ep)
@@ -351,7 +351,7 @@ func TestRoutes(t *testing.T) {
 			}
 		}
 	}
-	equal(t, srv.CallCount(lwatest.TokenInfo), 3, "405s are counted")
+	equal(t, srv.CallCount(lwatest.EndpointTokenInfo), 3, "405s are counted")
 }
 
 func TestRequestIDsAreFresh(t *testing.T) {
@@ -382,11 +382,11 @@ func TestRequestIDHeaderSpelling(t *testing.T) {
 }
 
 func TestEndpointString(t *testing.T) {
-	equal(t, lwatest.TokenInfo.String(), "tokeninfo")
-	equal(t, lwatest.ProfileEndpoint.String(), "profile")
+	equal(t, lwatest.EndpointTokenInfo.String(), "tokeninfo")
+	equal(t, lwatest.EndpointProfile.String(), "profile")
 	equal(t, lwatest.Endpoint(7).String(), "Endpoint(7)")
-	equal(t, lwatest.TokenInfo.Path(), "/auth/o2/tokeninfo")
-	equal(t, lwatest.ProfileEndpoint.Path(), "/user/profile")
+	equal(t, lwatest.EndpointTokenInfo.Path(), "/auth/o2/tokeninfo")
+	equal(t, lwatest.EndpointProfile.Path(), "/user/profile")
 }
 
 func TestCloseIsIdempotentAndStopsServing(t *testing.T) {

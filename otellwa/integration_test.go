@@ -72,8 +72,8 @@ func TestIntegration(t *testing.T) {
 	require.Nil(t, prof)
 	warm.End()
 
-	tokeninfoCalls := srv.CallCount(lwatest.TokenInfo)
-	profileCalls := srv.CallCount(lwatest.ProfileEndpoint)
+	tokeninfoCalls := srv.CallCount(lwatest.EndpointTokenInfo)
+	profileCalls := srv.CallCount(lwatest.EndpointProfile)
 	require.Equal(t, 3, tokeninfoCalls, "three cold verifications, one tokeninfo call each")
 
 	m := f.collect(t)
@@ -209,7 +209,7 @@ func TestIntegrationCoalesced(t *testing.T) {
 	srv := lwatest.Start(t)
 	v := srv.Verifier(t, core.WithObserver(f.obs))
 	tok := srv.Token(core.Profile{UserID: "amzn1.account.ALICE", Name: "Alice"})
-	srv.SetDelay(lwatest.TokenInfo, 100*time.Millisecond) // the callers pile up behind the first
+	srv.SetDelay(lwatest.EndpointTokenInfo, 100*time.Millisecond) // the callers pile up behind the first
 	const callers = 20
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -226,7 +226,7 @@ func TestIntegrationCoalesced(t *testing.T) {
 	close(start)
 	wg.Wait()
 
-	require.Equal(t, 1, srv.CallCount(lwatest.TokenInfo), "one upstream verification")
+	require.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo), "one upstream verification")
 	m := f.collect(t)
 	assert.Equal(t, int64(callers), sumOf(t, m["lwa.requests"], true)["lwa.outcome=authenticated"])
 	assert.Equal(t, map[string]int64{"lwa.outcome=ok": 1}, sumOf(t, m["lwa.verifications"], true))

@@ -104,20 +104,20 @@ func TestSharedTierServesSecondReplica(t *testing.T) {
 			a, b := replica(t, srv, c1), replica(t, srv, c2)
 			tok := srv.Token(alice)
 			assert.Equal(t, alice, verified(t, a, tok))
-			assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo))
+			assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo))
 			p, info, err := b.VerifyInfo(context.Background(), tok)
 			require.NoError(t, err)
 			assert.Equal(t, alice, p)
 			assert.Equal(t, lwatest.ClientID, info.ClientID)
 			assert.False(t, info.IssuedAt.IsZero())
-			assert.Equal(t, 1, srv.CallCount(lwatest.TokenInfo), "the second replica asked Amazon")
-			assert.Equal(t, 1, srv.CallCount(lwatest.ProfileEndpoint))
+			assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo), "the second replica asked Amazon")
+			assert.Equal(t, 1, srv.CallCount(lwatest.EndpointProfile))
 			// A rejection is shared too.
 			gone := srv.Token(bob)
 			srv.Revoke(gone)
 			rejected(t, a, gone)
 			rejected(t, b, gone)
-			assert.Equal(t, 2, srv.CallCount(lwatest.TokenInfo))
+			assert.Equal(t, 2, srv.CallCount(lwatest.EndpointTokenInfo))
 		})
 	}
 }
@@ -138,12 +138,12 @@ func TestInvalidationAcrossReplicas(t *testing.T) {
 	t.Run("Forget", func(t *testing.T) {
 		tok := srv.Token(alice)
 		everywhere(tok)
-		n := srv.CallCount(lwatest.TokenInfo)
+		n := srv.CallCount(lwatest.EndpointTokenInfo)
 		a.Forget(tok)
 		verified(t, a, tok) // before Forget returned: asks again
-		require.Equal(t, n+1, srv.CallCount(lwatest.TokenInfo))
+		require.Equal(t, n+1, srv.CallCount(lwatest.EndpointTokenInfo))
 		a.Forget(tok)
-		require.Eventually(t, func() bool { verified(t, c, tok); return srv.CallCount(lwatest.TokenInfo) == n+2 },
+		require.Eventually(t, func() bool { verified(t, c, tok); return srv.CallCount(lwatest.EndpointTokenInfo) == n+2 },
 			2*time.Second, time.Millisecond, "c asks Amazon again")
 	})
 	t.Run("Revoke", func(t *testing.T) {
@@ -267,9 +267,9 @@ func TestTamperedValueIsAMiss(t *testing.T) {
 	val[len(val)-1] ^= 1
 	require.NoError(t, rdb.Set(ctx, keys[0], val, time.Hour).Err())
 	other := replica(t, srv, rs.Client(t))
-	n := srv.CallCount(lwatest.TokenInfo)
+	n := srv.CallCount(lwatest.EndpointTokenInfo)
 	assert.Equal(t, alice, verified(t, other, tok))
-	assert.Equal(t, n+1, srv.CallCount(lwatest.TokenInfo), "the tampered value was not trusted")
+	assert.Equal(t, n+1, srv.CallCount(lwatest.EndpointTokenInfo), "the tampered value was not trusted")
 	// A value sealed for one token cannot be moved to another's key.
 	tok2 := srv.Token(bob)
 	verified(t, other, tok2)
@@ -291,8 +291,8 @@ func TestTamperedValueIsAMiss(t *testing.T) {
 // on every replica: Amazon is asked about once per token.
 func TestOneVerificationAcrossFleet(t *testing.T) {
 	srv, _, vs := fleet(t, 3)
-	srv.SetDelay(lwatest.TokenInfo, 20*time.Millisecond)
-	srv.SetDelay(lwatest.ProfileEndpoint, 20*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointTokenInfo, 20*time.Millisecond)
+	srv.SetDelay(lwatest.EndpointProfile, 20*time.Millisecond)
 	const tokens = 50
 	toks := make([]string, tokens)
 	for i := range toks {
@@ -313,7 +313,7 @@ func TestOneVerificationAcrossFleet(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	calls := srv.CallCount(lwatest.TokenInfo) + srv.CallCount(lwatest.ProfileEndpoint)
+	calls := srv.CallCount(lwatest.EndpointTokenInfo) + srv.CallCount(lwatest.EndpointProfile)
 	t.Logf("3 replicas, %d tokens: %d upstream calls (%.2f per token)", tokens, calls, float64(calls)/tokens)
 	assert.LessOrEqual(t, calls, int(2*tokens*1.1))
 }
@@ -352,9 +352,9 @@ func TestRedisTroubleNeverFailsARequest(t *testing.T) {
 	// missed invalidations), so the cached token is asked about again.
 	require.Eventually(t, func() bool { return strings.Contains(l.String(), "subscription re-established") },
 		10*time.Second, 10*time.Millisecond)
-	n := srv.CallCount(lwatest.TokenInfo)
+	n := srv.CallCount(lwatest.EndpointTokenInfo)
 	verified(t, v, cached)
-	assert.Equal(t, n+1, srv.CallCount(lwatest.TokenInfo), "local tier dropped on reconnect")
+	assert.Equal(t, n+1, srv.CallCount(lwatest.EndpointTokenInfo), "local tier dropped on reconnect")
 
 	rs.Freeze() // hanging: every call bounded by redislwa's timeout
 	start := time.Now()

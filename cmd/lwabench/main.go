@@ -199,8 +199,8 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 	}
 	up := lwatest.NewServer()
 	defer up.Close()
-	up.SetDelay(lwatest.TokenInfo, c.delay)
-	up.SetDelay(lwatest.ProfileEndpoint, c.delay)
+	up.SetDelay(lwatest.EndpointTokenInfo, c.delay)
+	up.SetDelay(lwatest.EndpointProfile, c.delay)
 	toks := make([]string, c.tokens)
 	for i := range toks {
 		toks[i] = up.Issue(clientID, core.Profile{Email: "alice@example.com", Name: "Alice Example", PostalCode: "98052"})
@@ -254,8 +254,8 @@ func measure(ctx context.Context, c *config, name string, up *lwatest.Server, to
 	if r.bare.requests == 0 || r.protected.requests == 0 {
 		return row{}, fmt.Errorf("no request succeeded (errors: bare %d, protected %d)", r.bare.errors, r.protected.errors)
 	}
-	r.tokeninfoPerToken = float64(up.CallCount(lwatest.TokenInfo)) / float64(len(toks))
-	r.profilePerToken = float64(up.CallCount(lwatest.ProfileEndpoint)) / float64(len(toks))
+	r.tokeninfoPerToken = float64(up.CallCount(lwatest.EndpointTokenInfo)) / float64(len(toks))
+	r.profilePerToken = float64(up.CallCount(lwatest.EndpointProfile)) / float64(len(toks))
 	return r, nil
 }
 

@@ -169,8 +169,8 @@ func runOutage(ctx context.Context, c *config, out, stderr io.Writer) (err error
 	defer up.Close()
 	delay := o.scaled(c.delay)
 	setDelay := func() {
-		up.SetDelay(lwatest.TokenInfo, delay)
-		up.SetDelay(lwatest.ProfileEndpoint, delay)
+		up.SetDelay(lwatest.EndpointTokenInfo, delay)
+		up.SetDelay(lwatest.EndpointProfile, delay)
 	}
 	setDelay()
 	v, err := core.NewVerifier(
@@ -277,16 +277,16 @@ func runOutage(ctx context.Context, c *config, out, stderr io.Writer) (err error
 		if !sleepUntil(t0.Add(o.scaled(o.at))) {
 			return
 		}
-		up.Fail(lwatest.TokenInfo, lwatest.Failure{Hang: true})
-		up.Fail(lwatest.ProfileEndpoint, lwatest.Failure{Hang: true})
+		up.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Hang: true})
+		up.Fail(lwatest.EndpointProfile, lwatest.Failure{Hang: true})
 		mark("hang")
 		if !sleepUntil(t0.Add(o.scaled(o.at + o.hang))) {
 			return
 		}
 		// A lasting failure replaces the previous one at once: no call
 		// slips through in between.
-		up.Fail(lwatest.TokenInfo, lwatest.Failure{Status: http.StatusInternalServerError})
-		up.Fail(lwatest.ProfileEndpoint, lwatest.Failure{Status: http.StatusInternalServerError})
+		up.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: http.StatusInternalServerError})
+		up.Fail(lwatest.EndpointProfile, lwatest.Failure{Status: http.StatusInternalServerError})
 		mark("5xx")
 		if !sleepUntil(t0.Add(o.scaled(o.at + o.hang + o.fail))) {
 			return
@@ -298,7 +298,7 @@ func runOutage(ctx context.Context, c *config, out, stderr io.Writer) (err error
 
 	// The sampler: goroutines (peak per second) and upstream calls.
 	samplerDone := make(chan struct{})
-	base := up.CallCount(lwatest.TokenInfo) + up.CallCount(lwatest.ProfileEndpoint)
+	base := up.CallCount(lwatest.EndpointTokenInfo) + up.CallCount(lwatest.EndpointProfile)
 	cum := make([]int, nsec)
 	bg.Go(func() {
 		tick := time.NewTicker(max(time.Millisecond, o.scaled(25*time.Millisecond)))
@@ -307,7 +307,7 @@ func runOutage(ctx context.Context, c *config, out, stderr io.Writer) (err error
 			now := time.Now()
 			s := second(now.Sub(t0))
 			run.goroutines[s] = max(run.goroutines[s], runtime.NumGoroutine())
-			cum[s] = up.CallCount(lwatest.TokenInfo) + up.CallCount(lwatest.ProfileEndpoint) - base
+			cum[s] = up.CallCount(lwatest.EndpointTokenInfo) + up.CallCount(lwatest.EndpointProfile) - base
 			select {
 			case <-tick.C:
 			case <-samplerDone:

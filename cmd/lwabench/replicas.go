@@ -59,8 +59,8 @@ type replicasRow struct {
 func runReplicas(ctx context.Context, c *config, out, stderr io.Writer) (err error) {
 	up := lwatest.NewServer()
 	defer up.Close()
-	up.SetDelay(lwatest.TokenInfo, c.delay)
-	up.SetDelay(lwatest.ProfileEndpoint, c.delay)
+	up.SetDelay(lwatest.EndpointTokenInfo, c.delay)
+	up.SetDelay(lwatest.EndpointProfile, c.delay)
 	toks := make([]string, c.tokens)
 	for i := range toks {
 		toks[i] = up.Issue(clientID, core.Profile{Email: "alice@example.com", Name: "Alice Example", PostalCode: "98052"})
@@ -129,8 +129,8 @@ func runReplicas(ctx context.Context, c *config, out, stderr io.Writer) (err err
 	if row.timed.requests == 0 {
 		return fmt.Errorf("no request succeeded (errors: %d)", row.first.errors+row.timed.errors)
 	}
-	row.tokeninfoPerToken = float64(up.CallCount(lwatest.TokenInfo)) / float64(len(toks))
-	row.profilePerToken = float64(up.CallCount(lwatest.ProfileEndpoint)) / float64(len(toks))
+	row.tokeninfoPerToken = float64(up.CallCount(lwatest.EndpointTokenInfo)) / float64(len(toks))
+	row.profilePerToken = float64(up.CallCount(lwatest.EndpointProfile)) / float64(len(toks))
 	printReplicas(out, c, row)
 	return nil
 }

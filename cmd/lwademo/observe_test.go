@@ -24,7 +24,7 @@ func TestCoalescedRequests(t *testing.T) {
 	d := startDemo(t, "-web-addr", "off")
 	tok := d.fake.Issue(demoClientID, demoCustomer)
 	d.fake.ResetCalls()
-	d.fake.SetDelay(lwatest.TokenInfo, 300*time.Millisecond)
+	d.fake.SetDelay(lwatest.EndpointTokenInfo, 300*time.Millisecond)
 
 	const n = 6
 	var wg sync.WaitGroup
@@ -35,7 +35,7 @@ func TestCoalescedRequests(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Equal(t, 1, d.fake.CallCount(lwatest.TokenInfo), "one verification for all")
+	assert.Equal(t, 1, d.fake.CallCount(lwatest.EndpointTokenInfo), "one verification for all")
 
 	hows := map[string]int{}
 	for _, l := range d.waitLog(t, n) {
@@ -169,7 +169,7 @@ func TestRedisSharedCache(t *testing.T) {
 	status, body := a.get(t, "/me", tok)
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Equal(t, "verified upstream", a.lastLog(t, 1).how)
-	assert.Equal(t, 1, a.fake.CallCount(lwatest.TokenInfo))
+	assert.Equal(t, 1, a.fake.CallCount(lwatest.EndpointTokenInfo))
 
 	// Replica b has never seen the token, and its own (fake) Amazon does
 	// not know it: only Redis can answer.
@@ -180,9 +180,9 @@ func TestRedisSharedCache(t *testing.T) {
 	status, _ = b.get(t, "/me/token", tok)
 	require.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "local cache", b.lastLog(t, 2).how)
-	assert.Equal(t, 0, b.fake.CallCount(lwatest.TokenInfo), "b never asked Amazon")
-	assert.Equal(t, 0, b.fake.CallCount(lwatest.ProfileEndpoint))
-	assert.Equal(t, 1, a.fake.CallCount(lwatest.TokenInfo), "one upstream verification for the fleet")
+	assert.Equal(t, 0, b.fake.CallCount(lwatest.EndpointTokenInfo), "b never asked Amazon")
+	assert.Equal(t, 0, b.fake.CallCount(lwatest.EndpointProfile))
+	assert.Equal(t, 1, a.fake.CallCount(lwatest.EndpointTokenInfo), "one upstream verification for the fleet")
 
 	// Redis holds no token, nor the customer's details, in the clear.
 	keys, err := rs.Client(t).Keys(t.Context(), "*").Result()
@@ -237,7 +237,7 @@ func TestRoutesHaveMethods(t *testing.T) {
 	assert.Empty(t, header.Get("Access-Control-Allow-Origin"))
 	lines := d.waitLog(t, 9)
 	assert.Equal(t, "preflight", lines[8].how)
-	assert.Equal(t, 0, d.fake.CallCount(lwatest.TokenInfo), "no route verified a token for a method it does not serve")
+	assert.Equal(t, 0, d.fake.CallCount(lwatest.EndpointTokenInfo), "no route verified a token for a method it does not serve")
 }
 
 // TestHTMLErrorHandler: /html/me answers every rejection as an HTML page
@@ -273,5 +273,5 @@ func TestSkipReadsNoToken(t *testing.T) {
 	assert.JSONEq(t, `{"status":"ok"}`, body)
 	assert.Empty(t, header.Get("WWW-Authenticate"))
 	assert.Equal(t, "skipped", d.lastLog(t, 1).how)
-	assert.Equal(t, 0, d.fake.CallCount(lwatest.TokenInfo))
+	assert.Equal(t, 0, d.fake.CallCount(lwatest.EndpointTokenInfo))
 }

@@ -321,15 +321,15 @@ var rows = []row{
 		return []string{srv.Issue(otherClientID, core.Profile{})}
 	}},
 	{"upstream 500", 502, core.CodeServerError, func(srv *lwatest.Server) []string {
-		srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 500})
+		srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500})
 		return issue()(srv)
 	}},
 	{"upstream non-JSON", 502, core.CodeServerError, func(srv *lwatest.Server) []string {
-		srv.Fail(lwatest.ProfileEndpoint, lwatest.Failure{Body: "<html><body>Service Unavailable</body></html>", ContentType: "text/html"})
+		srv.Fail(lwatest.EndpointProfile, lwatest.Failure{Body: "<html><body>Service Unavailable</body></html>", ContentType: "text/html"})
 		return issue()(srv)
 	}},
 	{"upstream hang", 504, core.CodeServerError, func(srv *lwatest.Server) []string {
-		srv.Fail(lwatest.TokenInfo, lwatest.Failure{Hang: true})
+		srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Hang: true})
 		return issue()(srv)
 	}},
 	{"success", 200, "", issue()},

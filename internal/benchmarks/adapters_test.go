@@ -256,7 +256,7 @@ func (p *pair) check(tb testing.TB) {
 			tb.Fatalf("%s: answered %d with %d body bytes, want 200 %q", name, status, n, okBody)
 		}
 	}
-	for _, ep := range []lwatest.Endpoint{lwatest.TokenInfo, lwatest.ProfileEndpoint} {
+	for _, ep := range []lwatest.Endpoint{lwatest.EndpointTokenInfo, lwatest.EndpointProfile} {
 		if n := p.f.srv.CallCount(ep); n != 1 {
 			tb.Fatalf("%v calls = %d, want 1: the protected requests were not cache hits", ep, n)
 		}

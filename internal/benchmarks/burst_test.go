@@ -21,8 +21,8 @@ const burstDelay = 50 * time.Millisecond
 // behind a barrier, each verifying its token, and checks every profile.
 func burst(t *testing.T, f *fixture, uses []string) {
 	t.Helper()
-	f.srv.SetDelay(lwatest.TokenInfo, burstDelay)
-	f.srv.SetDelay(lwatest.ProfileEndpoint, burstDelay)
+	f.srv.SetDelay(lwatest.EndpointTokenInfo, burstDelay)
+	f.srv.SetDelay(lwatest.EndpointProfile, burstDelay)
 	want := make(map[string]core.Profile)
 	for _, tok := range uses {
 		want[tok], _ = f.srv.Profile(tok)
@@ -65,7 +65,7 @@ func burst(t *testing.T, f *fixture, uses []string) {
 // each endpoint.
 func assertUpstreamCalls(t *testing.T, srv *lwatest.Server, want int) {
 	t.Helper()
-	for _, ep := range []lwatest.Endpoint{lwatest.TokenInfo, lwatest.ProfileEndpoint} {
+	for _, ep := range []lwatest.Endpoint{lwatest.EndpointTokenInfo, lwatest.EndpointProfile} {
 		if n := srv.CallCount(ep); n != want {
 			t.Errorf("%v calls = %d, want %d", ep, n, want)
 		}
@@ -106,7 +106,7 @@ func TestBurstDistinctTokens(t *testing.T) {
 	}
 	burst(t, f, toks)
 	assertUpstreamCalls(t, f.srv, m)
-	if n := f.srv.CallCount(lwatest.TokenInfo) + f.srv.CallCount(lwatest.ProfileEndpoint); n != 2*m {
+	if n := f.srv.CallCount(lwatest.EndpointTokenInfo) + f.srv.CallCount(lwatest.EndpointProfile); n != 2*m {
 		t.Errorf("upstream calls = %d, want 2·M = %d", n, 2*m)
 	}
 }

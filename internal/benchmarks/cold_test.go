@@ -25,8 +25,8 @@ const coldDelay = 20 * time.Millisecond
 func coldFixture(b *testing.B, warm func(f *fixture, tok string)) *fixture {
 	f := newFixture(b)
 	warm(f, f.issue(1)[0])
-	f.srv.SetDelay(lwatest.TokenInfo, coldDelay)
-	f.srv.SetDelay(lwatest.ProfileEndpoint, coldDelay)
+	f.srv.SetDelay(lwatest.EndpointTokenInfo, coldDelay)
+	f.srv.SetDelay(lwatest.EndpointProfile, coldDelay)
 	return f
 }
 
@@ -97,7 +97,7 @@ func TestSampleCodeBaseline(t *testing.T) {
 	if _, err := sampleCodeVerify(ctx, f.client, f.srv.URL, other); !errors.Is(err, errNotOurs) {
 		t.Fatalf("token of another app: err = %v, want %v", err, errNotOurs)
 	}
-	if n := f.srv.CallCount(lwatest.ProfileEndpoint); n != 1 {
+	if n := f.srv.CallCount(lwatest.EndpointProfile); n != 1 {
 		t.Fatalf("profile calls = %d, want 1 (the aud check must come first)", n)
 	}
 }

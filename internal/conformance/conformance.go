@@ -186,15 +186,15 @@ func (e *env) rid(t *testing.T, ep lwatest.Endpoint) string {
 // noUpstream asserts that nothing was asked of the fake LWA server.
 func (e *env) noUpstream(t *testing.T) {
 	t.Helper()
-	assert.Zero(t, e.srv.CallCount(lwatest.TokenInfo), "tokeninfo calls")
-	assert.Zero(t, e.srv.CallCount(lwatest.ProfileEndpoint), "profile calls")
+	assert.Zero(t, e.srv.CallCount(lwatest.EndpointTokenInfo), "tokeninfo calls")
+	assert.Zero(t, e.srv.CallCount(lwatest.EndpointProfile), "profile calls")
 }
 
 // calls asserts how many calls each endpoint received.
 func (e *env) calls(t *testing.T, n int) {
 	t.Helper()
-	assert.Equal(t, n, e.srv.CallCount(lwatest.TokenInfo), "tokeninfo calls")
-	assert.Equal(t, n, e.srv.CallCount(lwatest.ProfileEndpoint), "profile calls")
+	assert.Equal(t, n, e.srv.CallCount(lwatest.EndpointTokenInfo), "tokeninfo calls")
+	assert.Equal(t, n, e.srv.CallCount(lwatest.EndpointProfile), "profile calls")
 }
 
 // response is one answer of the adapter's server.
@@ -348,47 +348,47 @@ func testErrorTable(t *testing.T, a Adapter) {
 		e := newEnv(t, a, Setup{})
 		tok, _ := e.issue("revoked")
 		e.srv.Revoke(tok)
-		e.reject(t, e.get(t, "", auth, bearer(tok)), 400, core.CodeInvalidToken, e.rid(t, lwatest.TokenInfo))
+		e.reject(t, e.get(t, "", auth, bearer(tok)), 400, core.CodeInvalidToken, e.rid(t, lwatest.EndpointTokenInfo))
 	})
 	t.Run("expired", func(t *testing.T) {
 		e := newEnv(t, a, Setup{})
 		tok, _ := e.issue("expired")
 		e.srv.Expire(tok)
-		e.reject(t, e.get(t, "", auth, bearer(tok)), 400, core.CodeInvalidToken, e.rid(t, lwatest.TokenInfo))
+		e.reject(t, e.get(t, "", auth, bearer(tok)), 400, core.CodeInvalidToken, e.rid(t, lwatest.EndpointTokenInfo))
 	})
 	t.Run("insufficient scope", func(t *testing.T) {
 		e := newEnv(t, a, Setup{})
 		tok, _ := e.issue("noscope", lwatest.WithScopes())
-		e.reject(t, e.get(t, "", auth, bearer(tok)), 401, core.CodeInsufficientScope, e.rid(t, lwatest.ProfileEndpoint))
+		e.reject(t, e.get(t, "", auth, bearer(tok)), 401, core.CodeInsufficientScope, e.rid(t, lwatest.EndpointProfile))
 	})
 	t.Run("required field missing", func(t *testing.T) {
 		e := newEnv(t, a, Setup{}, core.WithRequiredFields(core.FieldPostalCode))
 		tok, _ := e.issue("nopostal", lwatest.WithScopes("profile"))
-		e.reject(t, e.get(t, "", auth, bearer(tok)), 401, core.CodeInsufficientScope, e.rid(t, lwatest.ProfileEndpoint))
+		e.reject(t, e.get(t, "", auth, bearer(tok)), 401, core.CodeInsufficientScope, e.rid(t, lwatest.EndpointProfile))
 		withPostal, p := e.issue("postal")
 		e.accept(t, e.get(t, "", auth, bearer(withPostal)), &p)
 	})
 	t.Run("other app's token", func(t *testing.T) {
 		e := newEnv(t, a, Setup{})
 		tok := e.srv.Issue(otherClientID, core.Profile{UserID: "amzn1.account.OTHER"})
-		e.reject(t, e.get(t, "", auth, bearer(tok)), 404, core.CodeNotFound, e.rid(t, lwatest.TokenInfo))
+		e.reject(t, e.get(t, "", auth, bearer(tok)), 404, core.CodeNotFound, e.rid(t, lwatest.EndpointTokenInfo))
 	})
 	t.Run("upstream 500", func(t *testing.T) {
 		e := newEnv(t, a, Setup{})
 		tok, _ := e.issue("down")
-		e.srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: http.StatusInternalServerError})
-		e.reject(t, e.get(t, "", auth, bearer(tok)), 502, core.CodeServerError, e.rid(t, lwatest.TokenInfo))
+		e.srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: http.StatusInternalServerError})
+		e.reject(t, e.get(t, "", auth, bearer(tok)), 502, core.CodeServerError, e.rid(t, lwatest.EndpointTokenInfo))
 	})
 	t.Run("upstream not JSON", func(t *testing.T) {
 		e := newEnv(t, a, Setup{})
 		tok, _ := e.issue("html")
-		e.srv.Fail(lwatest.ProfileEndpoint, lwatest.Failure{Body: "<html>oops</html>", ContentType: "text/html"})
-		e.reject(t, e.get(t, "", auth, bearer(tok)), 502, core.CodeServerError, e.rid(t, lwatest.ProfileEndpoint))
+		e.srv.Fail(lwatest.EndpointProfile, lwatest.Failure{Body: "<html>oops</html>", ContentType: "text/html"})
+		e.reject(t, e.get(t, "", auth, bearer(tok)), 502, core.CodeServerError, e.rid(t, lwatest.EndpointProfile))
 	})
 	t.Run("upstream hangs", func(t *testing.T) {
 		e := newEnv(t, a, Setup{}, core.WithTimeout(100*time.Millisecond))
 		tok, p := e.issue("hang")
-		e.srv.Fail(lwatest.TokenInfo, lwatest.Failure{Hang: true})
+		e.srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Hang: true})
 		e.reject(t, e.get(t, "", auth, bearer(tok)), 504, core.CodeServerError, "")
 		// Not cached: once Amazon answers again, the token passes.
 		e.srv.Recover()
@@ -463,7 +463,7 @@ func testOptional(t *testing.T, a Adapter) {
 	e.reject(t, e.get(t, "", auth, "Bearer"), 400, core.CodeInvalidRequest, "")
 	e.reject(t, e.get(t, "", auth, bearer("Atza|a b")), 400, core.CodeInvalidRequest, "")
 	e.noUpstream(t)
-	e.reject(t, e.get(t, "", auth, bearer(revoked)), 400, core.CodeInvalidToken, e.rid(t, lwatest.TokenInfo))
+	e.reject(t, e.get(t, "", auth, bearer(revoked)), 400, core.CodeInvalidToken, e.rid(t, lwatest.EndpointTokenInfo))
 	e.accept(t, e.get(t, "", auth, bearer(tok)), &p)
 }
 
@@ -514,7 +514,7 @@ func testCustomErrorHandler(t *testing.T, a Adapter) {
 	ce = check(e.get(t, "", auth, bearer(revoked)), core.CodeInvalidToken)
 	assert.Equal(t, 400, ce.Status)
 	assert.ErrorIs(t, ce, core.ErrInvalidToken)
-	assert.Equal(t, e.rid(t, lwatest.TokenInfo), ce.RequestID)
+	assert.Equal(t, e.rid(t, lwatest.EndpointTokenInfo), ce.RequestID)
 
 	e.accept(t, e.get(t, "", auth, bearer(tok)), &p)
 	mu.Lock()
@@ -574,7 +574,7 @@ func testErrorHandlerGuards(t *testing.T, a Adapter) {
 		e.reject(t, e.get(t, ""), 400, core.CodeInvalidRequest, "")
 		revoked, _ := e.issue("gone")
 		e.srv.Revoke(revoked)
-		e.reject(t, e.get(t, "", auth, bearer(revoked)), 400, core.CodeInvalidToken, e.rid(t, lwatest.TokenInfo))
+		e.reject(t, e.get(t, "", auth, bearer(revoked)), 400, core.CodeInvalidToken, e.rid(t, lwatest.EndpointTokenInfo))
 	})
 	t.Run("writes a success", func(t *testing.T) {
 		e := newEnv(t, a, Setup{OnError: func(*core.Error) (int, string) { return http.StatusOK, "all good" }})
@@ -722,7 +722,7 @@ func testRequireFromEnv(t *testing.T, a Adapter) {
 	e.accept(t, e.get(t, "", auth, bearer(tok)), &p)
 	e.calls(t, 1)
 	other := e.srv.Issue(otherClientID, core.Profile{UserID: "amzn1.account.OTHER"})
-	e.reject(t, e.get(t, "", auth, bearer(other)), 404, core.CodeNotFound, e.rid(t, lwatest.TokenInfo))
+	e.reject(t, e.get(t, "", auth, bearer(other)), 404, core.CodeNotFound, e.rid(t, lwatest.EndpointTokenInfo))
 	e.reject(t, e.get(t, ""), 400, core.CodeInvalidRequest, "")
 }
 
@@ -816,13 +816,13 @@ func testRouteRequirements(t *testing.T, a Adapter) {
 	e.reject(t, e.get(t, "", auth, bearer(noPostal)), 401, core.CodeInsufficientScope, "")
 	// The same verifier on a route without the requirement accepts bob,
 	// without asking Amazon again.
-	calls := e.srv.CallCount(lwatest.TokenInfo)
+	calls := e.srv.CallCount(lwatest.EndpointTokenInfo)
 	plain := newEnvWith(t, a, e, Setup{})
 	_, err := e.v.Verify(context.Background(), noPostal)
 	require.NoError(t, err)
 	r := plain.get(t, "", auth, bearer(noPostal))
 	assert.Equal(t, http.StatusOK, r.status)
-	assert.Equal(t, calls, e.srv.CallCount(lwatest.TokenInfo), "one cache for both routes")
+	assert.Equal(t, calls, e.srv.CallCount(lwatest.EndpointTokenInfo), "one cache for both routes")
 
 	devices := newEnvWith(t, a, e, Setup{Policy: core.Policy{ClientIDs: []string{"amzn1.application-oa2-client.devices"}}})
 	devices.reject(t, devices.get(t, "", auth, bearer(tok)), 404, core.CodeNotFound, "")
@@ -864,21 +864,21 @@ func (w *waiting) VerificationWaiting(_ context.Context, d int) { w.n.Add(int64(
 func testUnavailable(t *testing.T, a Adapter) {
 	t.Run("circuit breaker open", func(t *testing.T) {
 		e := newEnv(t, a, Setup{}, core.WithCircuitBreaker(1, time.Minute))
-		e.srv.Fail(lwatest.TokenInfo, lwatest.Failure{Status: 500, Times: 1})
+		e.srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500, Times: 1})
 		first, _ := e.issue("first")
-		e.reject(t, e.get(t, "", auth, bearer(first)), 502, core.CodeServerError, e.rid(t, lwatest.TokenInfo))
-		calls := e.srv.CallCount(lwatest.TokenInfo)
+		e.reject(t, e.get(t, "", auth, bearer(first)), 502, core.CodeServerError, e.rid(t, lwatest.EndpointTokenInfo))
+		calls := e.srv.CallCount(lwatest.EndpointTokenInfo)
 		next, _ := e.issue("next")
 		r := e.get(t, "", auth, bearer(next))
 		e.reject(t, r, 503, core.CodeServerError, "")
 		assert.Equal(t, "60", r.header.Get("Retry-After"))
-		assert.Equal(t, calls, e.srv.CallCount(lwatest.TokenInfo), "the open breaker asked nobody")
+		assert.Equal(t, calls, e.srv.CallCount(lwatest.EndpointTokenInfo), "the open breaker asked nobody")
 	})
 	t.Run("too many waiting", func(t *testing.T) {
 		w := &waiting{}
 		e := newEnv(t, a, Setup{}, core.WithMaxConcurrentVerifications(1), core.WithMaxPendingVerifications(1),
 			core.WithObserver(w), core.WithTimeout(20*time.Second))
-		e.srv.Fail(lwatest.TokenInfo, lwatest.Failure{Hang: true})
+		e.srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Hang: true})
 		var wg sync.WaitGroup
 		for _, name := range []string{"holder", "waiter"} {
 			tok, _ := e.issue(name)
@@ -892,7 +892,7 @@ func testUnavailable(t *testing.T, a Adapter) {
 				}
 			}()
 			if name == "holder" {
-				require.Eventually(t, func() bool { return e.srv.CallCount(lwatest.TokenInfo) == 1 }, 10*time.Second, time.Millisecond)
+				require.Eventually(t, func() bool { return e.srv.CallCount(lwatest.EndpointTokenInfo) == 1 }, 10*time.Second, time.Millisecond)
 			}
 		}
 		require.Eventually(t, func() bool { return w.n.Load() == 1 }, 10*time.Second, time.Millisecond, "the waiter waits for the slot")
