@@ -22,6 +22,9 @@ const (
 const (
 	EnvClientID = "LWA_CLIENT_ID" // comma-separated client IDs
 	EnvEndpoint = "LWA_ENDPOINT"  // base URL of the LWA API
+	// EnvSharedKeys holds the fleet's shared-tier keys when WithSharedKeys
+	// is not given: comma-separated standard base64, each at least 32 bytes.
+	EnvSharedKeys = "LWA_SHARED_KEYS"
 )
 
 // Profile fields that WithRequiredFields can demand.
@@ -89,6 +92,37 @@ type config struct {
 	noDocumented  bool
 	rfc6750       bool
 	clock         func() time.Time
+	sharedKeys    [][]byte
+	appIDs        []string
+}
+
+// MinSharedKeyLen is the shortest fleet key WithSharedKeys accepts, in bytes.
+const MinSharedKeyLen = 32
+
+// WithSharedKeys sets the fleet's secret keys for the shared tier
+// (WithSharedCache): every replica of the service is given the same keys,
+// which never enter the shared store. The first key seals what this replica
+// writes; every key opens what it reads, so a key is rotated with a rolling
+// deploy: add the new key second, then move it first, then drop the old
+// one. Each key is at least 32 bytes of random data (openssl rand -base64 32).
+// Default: LWA_SHARED_KEYS, comma-separated standard base64. A Verifier with a
+// shared cache and no key is a NewVerifier error.
+func WithSharedKeys(keys ...[]byte) Option {
+	return func(c *config) {
+		c.sharedKeys = make([][]byte, len(keys))
+		for i, k := range keys {
+			c.sharedKeys[i] = append([]byte(nil), k...)
+		}
+	}
+}
+
+// WithAppID also accepts a token whose tokeninfo app_id is one of ids
+// (amzn1.application.…), in addition to the client IDs of WithClientID: one
+// LWA security profile has one app ID and a client ID per platform (web,
+// Android, iOS, devices), so a server need not list every platform's
+// client ID. A token of another app is still rejected (404 not_found).
+func WithAppID(ids ...string) Option {
+	return func(c *config) { c.appIDs = append([]string(nil), ids...) }
 }
 
 // WithClientID sets the accepted audiences: the LWA client IDs ("Security
