@@ -103,7 +103,7 @@ func TestRefreshAhead(t *testing.T) {
 	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo), "not yet in the refresh window")
 
 	srv.SetDelay(lwatest.EndpointTokenInfo, 200*time.Millisecond) // Amazon is slow: nobody waits for it
-	srv.Advance(35 * time.Second)                         // 85 s: in the last 20 %
+	srv.Advance(35 * time.Second)                                 // 85 s: in the last 20 %
 	start := time.Now()
 	requireVerified(t, v, tok, alice)
 	assert.Less(t, time.Since(start), 150*time.Millisecond, "answered from memory")
