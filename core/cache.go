@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/maypok86/otter/v2"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // cacheKey is the SHA-256 of a token: the raw token is never stored.
@@ -23,9 +25,11 @@ func keyOf(token string) cacheKey {
 // modified) and, on the cache's clock, until when it may be trusted.
 type entry struct {
 	profile  Profile
-	clientID string // one of the Verifier's own strings: no copy per entry
-	issued   int64  // tokeninfo's iat, Unix seconds; 0 when Amazon did not say
-	expires  int64  // when the token expires at Amazon, Unix seconds
+	clientID string  // tokeninfo's aud; the Verifier's own string when it is one of its client IDs
+	appID    string  // tokeninfo's app_id; "" when Amazon did not say
+	issued   int64   // tokeninfo's iat, Unix seconds; 0 when Amazon did not say
+	expires  int64   // when the token expires at Amazon, Unix seconds; 0: never within any cache's life
+	user     userKey // the customer, for RevokeUser
 
 	key        cacheKey      // its key: the index finds entries by its first 8 bytes
 	ttl        time.Duration // how long it was trusted for when stored
@@ -37,7 +41,7 @@ type entry struct {
 
 // info returns the token's details.
 func (e *entry) info() TokenInfo {
-	t := TokenInfo{ClientID: e.clientID}
+	t := TokenInfo{ClientID: e.clientID, AppID: e.appID}
 	if e.issued != 0 {
 		t.IssuedAt = time.Unix(e.issued, 0)
 	}
@@ -63,6 +67,7 @@ type rejection struct {
 // that eviction keeps seeing which tokens are hot.
 type caches struct {
 	hot    hotIndex
+	users  userIndex // the keys of each customer's entries, for RevokeUser
 	ok     *otter.Cache[cacheKey, *entry]
 	bad    *otter.Cache[cacheKey, rejection]
 	coarse *otter.CoarseClock // nil with a test clock
@@ -109,6 +114,7 @@ func newCaches(c *config) (*caches, error) {
 			MaximumSize: c.cacheSize,
 			OnAtomicDeletion: func(d otter.DeletionEvent[cacheKey, *entry]) {
 				cs.hot.drop(d.Key, d.Value)
+				cs.users.remove(d.Value)
 			},
 			ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[cacheKey, *entry]) time.Duration {
 				return time.Duration(e.Value.keepUntil - cs.now())
@@ -190,12 +196,14 @@ func (cs *caches) remember(key cacheKey, e *entry) {
 		return
 	}
 	e.key = key
+	cs.users.add(e)
 	cs.ok.Set(key, e)
 	cs.hot.put(key, e)
 	// Otter may have turned e away (admission) or evicted it already, its
-	// deletion handler running before the put: the index follows otter.
+	// deletion handler running before the put: the indexes follow otter.
 	if v, ok := cs.ok.GetEntryQuietly(key); !ok || v.Value != e {
 		cs.hot.drop(key, e)
+		cs.users.remove(e)
 	}
 }
 
@@ -220,15 +228,16 @@ func (cs *caches) forget(key cacheKey) {
 	}
 }
 
-// forgetUser drops every entry of userID that match (RevokeUser).
-func (cs *caches) forgetUser(match func(*entry) bool) {
-	if cs.ok == nil {
-		return
-	}
-	for k, e := range cs.ok.All() {
-		if match(e) {
-			cs.ok.Invalidate(k)
-			cs.hot.drop(k, nil)
+// forgetUser drops the entries of the customer uk whose tokens were issued
+// at or before cutoff (RevokeUser): it touches that customer's entries only.
+func (cs *caches) forgetUser(uk userKey, cutoff int64) {
+	for _, e := range cs.users.entries(uk) {
+		if issuedBy(e, cutoff) {
+			if cs.ok != nil {
+				cs.ok.Invalidate(e.key)
+			}
+			cs.hot.drop(e.key, e)
+			cs.users.remove(e)
 		}
 	}
 }
@@ -239,14 +248,15 @@ func (cs *caches) clear() {
 		cs.ok.InvalidateAll()
 	}
 	cs.hot.clear()
+	cs.users.clear()
 	if cs.bad != nil {
 		cs.bad.InvalidateAll()
 	}
 }
 
 // stats reports the sizes of both caches.
-func (cs *caches) stats() CacheStats {
-	var s CacheStats
+func (cs *caches) stats() observe.Stats {
+	var s observe.Stats
 	if cs.ok != nil {
 		s.Verified = cs.ok.EstimatedSize()
 	}
@@ -326,4 +336,53 @@ func (h *hotIndex) clear() {
 		clear(s.m)
 		s.mu.Unlock()
 	}
+}
+
+// userIndex maps each customer to the entries of their tokens in the local
+// tier, so that RevokeUser costs in proportion to that customer's entries,
+// not to the cache.
+type userIndex struct {
+	mu sync.Mutex
+	m  map[userKey]map[*entry]struct{}
+}
+
+func (u *userIndex) add(e *entry) {
+	u.mu.Lock()
+	if u.m == nil {
+		u.m = make(map[userKey]map[*entry]struct{})
+	}
+	set := u.m[e.user]
+	if set == nil {
+		set = make(map[*entry]struct{}, 1)
+		u.m[e.user] = set
+	}
+	set[e] = struct{}{}
+	u.mu.Unlock()
+}
+
+func (u *userIndex) remove(e *entry) {
+	u.mu.Lock()
+	if set := u.m[e.user]; set != nil {
+		delete(set, e)
+		if len(set) == 0 {
+			delete(u.m, e.user)
+		}
+	}
+	u.mu.Unlock()
+}
+
+func (u *userIndex) entries(uk userKey) []*entry {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make([]*entry, 0, len(u.m[uk]))
+	for e := range u.m[uk] {
+		out = append(out, e)
+	}
+	return out
+}
+
+func (u *userIndex) clear() {
+	u.mu.Lock()
+	clear(u.m)
+	u.mu.Unlock()
 }

@@ -2,20 +2,71 @@ package core
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
 )
 
-// profileKey is the context key of the verified token's entry. Unexported,
-// so no other package can forge or overwrite it.
-type profileKey struct{}
+// ContextKey is the key under which a verified request's credentials (its
+// profile, token details and token) are found: in the context.Context the
+// adapters hand to handlers, and in the string-keyed stores of frameworks
+// (gin.Context's Keys, Fiber's Locals), where an adapter stores the context
+// Authenticate returned. Frameworks whose context resolves string keys
+// through their store (Gin, Fiber v3) then answer FromContext themselves.
+// What is stored under it is opaque: read it with FromContext,
+// TokenInfoFromContext and TokenFromContext.
+const ContextKey = "github.com/go-lwa/lwa.credentials"
+
+// credentials is the context of a verified request: its parent, the
+// verified token's (shared, immutable) cache entry and the token itself.
+// One allocation on the cached path, as context.WithValue would be. It
+// formats without the token.
+type credentials struct {
+	context.Context
+	e     *entry
+	token string
+}
+
+// Value returns the credentials themselves for ContextKey, else asks the
+// parent.
+func (c *credentials) Value(key any) any {
+	if k, ok := key.(string); ok && k == ContextKey {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// String names the context without its token or customer.
+func (c *credentials) String() string { return fmt.Sprint(c.Context) + ".WithValue(lwa credentials)" }
+
+// GoString is String.
+func (c *credentials) GoString() string { return c.String() }
+
+// Format prints String for every verb.
+func (c *credentials) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+
+// LogValue logs nothing of the credentials.
+func (c *credentials) LogValue() slog.Value { return slog.StringValue("lwa credentials") }
+
+// credentialsOf returns the credentials found in ctx under ContextKey.
+func credentialsOf(ctx context.Context) *credentials {
+	if ctx == nil {
+		return nil
+	}
+	c, _ := ctx.Value(ContextKey).(*credentials)
+	return c
+}
 
 // TokenInfo is what a handler may want to know about a verified access
-// token besides its customer's profile: which of the accepted client IDs it
-// was issued to (a web or a device client, say), when it was issued and
+// token besides its customer's profile: which client ID it was issued to (a
+// web or a device client, say) and for which app, when it was issued and
 // when it expires at Amazon. It never holds the token itself.
 type TokenInfo struct {
 	// ClientID is the client ID the token was issued to (tokeninfo's aud).
 	ClientID string `json:"client_id"`
+	// AppID is the LWA app (security profile) the client ID belongs to
+	// (tokeninfo's app_id); "" when Amazon did not say.
+	AppID string `json:"app_id,omitempty"`
 	// IssuedAt is when Amazon issued the token (tokeninfo's iat); zero when
 	// Amazon did not say.
 	IssuedAt time.Time `json:"issued_at"`
@@ -24,74 +75,41 @@ type TokenInfo struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// NewContext returns a copy of ctx that carries p. Adapters call it after a
-// successful verification so that code which only receives a
-// context.Context can read the profile with FromContext.
+// NewContext returns a copy of ctx that carries p as a verified profile, for
+// tests of handlers that read FromContext. The middleware itself stores
+// more (the token's details and the token) in the context it hands on.
 func NewContext(ctx context.Context, p Profile) context.Context {
-	return context.WithValue(ctx, profileKey{}, &entry{profile: p})
+	return &credentials{Context: ctx, e: &entry{profile: p}}
 }
 
-// NewContextWithInfo is NewContext that also stores the token's details,
-// read back with TokenInfoFromContext.
-func NewContextWithInfo(ctx context.Context, p Profile, info TokenInfo) context.Context {
-	e := &entry{profile: p, clientID: info.ClientID}
-	if !info.IssuedAt.IsZero() {
-		e.issued = info.IssuedAt.Unix()
-	}
-	if !info.ExpiresAt.IsZero() {
-		e.expires = info.ExpiresAt.Unix()
-	}
-	return context.WithValue(ctx, profileKey{}, e)
-}
-
-// newContextShared stores a pointer to an immutable, cached entry: one
-// allocation fewer than NewContext on the hot path.
-func newContextShared(ctx context.Context, e *entry) context.Context {
-	return context.WithValue(ctx, profileKey{}, e)
-}
-
-// ContextKey returns the key under which NewContext stores the verified
-// token, for frameworks whose own request context resolves Value through a
-// store of their own (Fiber v3's Locals): storing ContextValue under it
-// there makes FromContext work on the framework's context.
-func ContextKey() any { return profileKey{} }
-
-// ContextValue returns what NewContext stored in ctx, to be stored under
-// ContextKey elsewhere; nil when ctx carries no profile.
-func ContextValue(ctx context.Context) any {
-	if ctx == nil {
-		return nil
-	}
-	e, _ := ctx.Value(profileKey{}).(*entry)
-	if e == nil {
-		return nil
-	}
-	return e
-}
-
-// FromContext returns the verified profile stored in ctx, and whether there
-// was one. A request that passed without a token (an optional route, a
-// skipped request) has none.
+// FromContext returns the verified profile stored in ctx (or in the
+// framework context ctx, see ContextKey), and whether there was one. A
+// request that passed without a token (an optional route, a skipped
+// request) has none. The profile is a copy: changing it changes nothing
+// for other handlers.
 func FromContext(ctx context.Context) (Profile, bool) {
-	if ctx == nil {
-		return Profile{}, false
+	if c := credentialsOf(ctx); c != nil {
+		return c.e.profile, true
 	}
-	e, ok := ctx.Value(profileKey{}).(*entry)
-	if !ok || e == nil {
-		return Profile{}, false
-	}
-	return e.profile, true
+	return Profile{}, false
 }
 
 // TokenInfoFromContext returns the details of the verified token of ctx, and
 // whether there was one.
 func TokenInfoFromContext(ctx context.Context) (TokenInfo, bool) {
-	if ctx == nil {
-		return TokenInfo{}, false
+	if c := credentialsOf(ctx); c != nil && c.token != "" {
+		return c.e.info(), true
 	}
-	e, ok := ctx.Value(profileKey{}).(*entry)
-	if !ok || e == nil {
-		return TokenInfo{}, false
+	return TokenInfo{}, false
+}
+
+// TokenFromContext returns the access token of the verified request of ctx,
+// exactly as the middleware extracted it from whichever source carried it
+// (header, query, custom header or cookie), and whether there was one: what
+// to pass to Verifier.Revoke when the customer signs out. Never log it.
+func TokenFromContext(ctx context.Context) (string, bool) {
+	if c := credentialsOf(ctx); c != nil && c.token != "" {
+		return c.token, true
 	}
-	return e.info(), true
+	return "", false
 }

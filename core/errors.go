@@ -111,9 +111,19 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// StatusCode returns Status: frameworks that render errors carrying a
-// StatusCode method (Echo v5's default HTTPErrorHandler) answer with it.
-func (e *Error) StatusCode() int { return e.Status }
+// StatusCode returns the status to answer e with: Status, or 500 when a
+// hand-made *Error carries one outside 400–599 (a rejection is never a
+// success). Frameworks that render errors carrying a StatusCode method
+// (Echo v5's default HTTPErrorHandler) answer with it.
+func (e *Error) StatusCode() int {
+	if e.kind == ErrPreflight {
+		return http.StatusNoContent
+	}
+	if e.Status < 400 || e.Status > 599 {
+		return http.StatusInternalServerError
+	}
+	return e.Status
+}
 
 // Unwrap returns the underlying cause: a network error, a context error, a
 // decoding error, or the row's sentinel when there is nothing deeper.

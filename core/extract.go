@@ -1,8 +1,7 @@
 package core
 
 import (
-	"net/http"
-	"net/url"
+		"net/url"
 	"strings"
 )
 
@@ -15,32 +14,44 @@ const (
 	HeaderAmzAccessToken = "x-amz-access-token"
 	// QueryAccessToken is the query parameter that carries the bare token.
 	QueryAccessToken = "access_token"
-	// canonicalAmzAccessToken is HeaderAmzAccessToken as net/http keys it.
-	canonicalAmzAccessToken = "X-Amz-Access-Token"
 	// MaxTokenLen is the longest access token Amazon documents, in bytes.
 	MaxTokenLen = 2048
 )
 
-// TokenSources holds the token-bearing parts of one request as a framework
-// hands them over, so that extraction needs no net/http (Fiber has none).
-// Every field lists all the values the request carried, in order.
+// canonicalAmzAccessToken is HeaderAmzAccessToken as net/http keys it.
+const canonicalAmzAccessToken = "X-Amz-Access-Token"
+
+// Request is what an adapter reads from its framework's request for
+// Verifier.Authenticate: the method, the Access-Control-Request-Method
+// header, and the token sources. Every source lists all the values the
+// request carried, in order. Verifier.RequestFromHTTP fills one from an
+// *http.Request; an adapter for a framework without net/http fills it
+// itself, reading the headers and cookies Verifier.TokenHeaders and
+// Verifier.TokenCookies name.
 //
-// Formatting a TokenSources (%v, %+v, %#v, slog) never prints a token: only
-// how many values each source holds.
-type TokenSources struct {
-	Authorization  []string // values of every Authorization header
-	AmzAccessToken []string // values of every x-amz-access-token header
-	Query          []string // values of every access_token query parameter, already URL-decoded once by the router
-	Header         []string // values of every header named by WithTokenHeader
-	Cookie         []string // values of every cookie named by WithTokenCookie
+// Formatting a Request (%v, %+v, %#v, slog) never prints a token: only how
+// many values each source holds.
+type Request struct {
+	Method                     string
+	AccessControlRequestMethod string   // read on OPTIONS requests only
+	Authorization              []string // values of every Authorization header
+	AmzAccessToken             []string // values of every x-amz-access-token header
+	Query                      []string // values of every access_token query parameter, already URL-decoded once by the router
+	Header                     []string // values of every header named by WithTokenHeader
+	Cookie                     []string // values of every cookie named by WithTokenCookie
+	// Volatile says that the strings point into buffers the framework
+	// reuses once the handler returns (fasthttp): whatever outlives the
+	// request (the token kept for TokenFromContext, a verification in
+	// flight) is copied.
+	Volatile bool
 }
 
-// ExtractToken returns the one access token carried by s, or a *Error:
+// extractToken returns the one access token carried by r, or a *Error:
 //
 //   - Authorization must be "Bearer <token>": the scheme is case-insensitive
 //     and spaces around the token are tolerated, but "Bearer" alone, another
 //     scheme, "Bearer a b" or several Authorization headers are rejected.
-//   - x-amz-access-token, access_token, the custom header and the cookie
+//   - x-amz-access-token, access_token, the custom headers and the cookies
 //     carry the bare token.
 //   - A token that arrives percent-encoded ("Atza%7C…") is decoded once: LWA
 //     tokens never contain '%'.
@@ -48,13 +59,13 @@ type TokenSources struct {
 //     rejected (invalid_request, ErrMalformedToken).
 //   - Empty values count as absent; no token at all is ErrMissingToken.
 //
-// ExtractToken does not judge the token itself; Verify does.
-func ExtractToken(s TokenSources) (string, error) {
+// It does not judge the token itself (length, characters); Verify does.
+func extractToken(r *Request) (string, error) {
 	var token string
-	switch len(s.Authorization) {
+	switch len(r.Authorization) {
 	case 0:
 	case 1:
-		t, err := parseBearer(s.Authorization[0])
+		t, err := parseBearer(r.Authorization[0])
 		if err != nil {
 			return "", err
 		}
@@ -63,12 +74,7 @@ func ExtractToken(s TokenSources) (string, error) {
 		return "", newError(ErrMalformedToken, "the request has more than one Authorization header", nil)
 	}
 	var err error
-	for _, v := range s.AmzAccessToken {
-		if token, err = merge(token, strings.TrimSpace(v)); err != nil {
-			return "", err
-		}
-	}
-	for _, vals := range [...][]string{s.Query, s.Header, s.Cookie} {
+	for _, vals := range [...][]string{r.AmzAccessToken, r.Query, r.Header, r.Cookie} {
 		for _, v := range vals {
 			if token, err = merge(token, strings.TrimSpace(v)); err != nil {
 				return "", err
@@ -129,21 +135,15 @@ func decodeOnce(v string) (string, error) {
 	return d, nil
 }
 
-// SourcesFromRequest reads the token sources of r. It parses the query only
-// when it mentions access_token, so requests with a header token cost no
-// allocation here.
-func SourcesFromRequest(r *http.Request) TokenSources {
-	s := TokenSources{
-		Authorization:  r.Header[HeaderAuthorization],
-		AmzAccessToken: r.Header[canonicalAmzAccessToken],
+// queryOf returns the access_token values of a raw query. It parses the
+// query only when it mentions access_token, so requests with a header token
+// cost no allocation here. An escaped name ("access%5Ftoken") is the same
+// parameter to routers.
+func queryOf(raw string) []string {
+	if strings.Contains(raw, QueryAccessToken) || strings.IndexByte(raw, '%') >= 0 {
+		return queryValues(raw)
 	}
-	if r.URL != nil {
-		// An escaped name ("access%5Ftoken") is the same parameter to routers.
-		if raw := r.URL.RawQuery; strings.Contains(raw, QueryAccessToken) || strings.IndexByte(raw, '%') >= 0 {
-			s.Query = queryValues(raw)
-		}
-	}
-	return s
+	return nil
 }
 
 // queryValues returns every access_token value of a raw query. A value that
@@ -166,11 +166,4 @@ func queryValues(raw string) []string {
 		vals = append(vals, v)
 	}
 	return vals
-}
-
-// TokenFromRequest returns the one access token carried by r, by the rules of
-// ExtractToken, from its Authorization header, its x-amz-access-token header
-// and its access_token query parameter.
-func TokenFromRequest(r *http.Request) (string, error) {
-	return ExtractToken(SourcesFromRequest(r))
 }

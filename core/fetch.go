@@ -11,22 +11,134 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
-// fetchSafe is fetch with panics turned into a 502: a panic anywhere in a
-// verification (a user's RoundTripper, say) never crashes the process. The
-// panic's value may hold the request URL, and so the token: it is neither
-// logged nor wrapped, only its type and a stack without arguments.
-func (v *Verifier) fetchSafe(f *flight, token string, key cacheKey) (e *entry, err *Error) {
+// fact is what Amazon said about a token that it did not reject: the
+// shared tier stores facts, and every Verifier decides from them with its
+// own client IDs, app IDs and required fields.
+type fact struct {
+	userID  string
+	aud     string // the client ID it was issued to
+	appID   string // "" when Amazon did not say
+	iat     int64  // Unix seconds; 0 when Amazon did not say
+	exp     int64  // Unix seconds; 0 when it outlives any cache
+	at      int64  // when Amazon said so, Unix nanoseconds on the wall clock
+	profile *Profile
+
+	// Amazon's request ids of the answers, for the rejections decided from
+	// them (never stored).
+	tokeninfoRID, profileRID string
+}
+
+// settleSafe is settle with panics turned into a 502.
+func (v *Verifier) settleSafe(f *flight) (e *entry, err *Error, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			e, err, ok = nil, v.panicked(f.ctx, r), true
+		}
+	}()
+	return v.settle(f)
+}
+
+// settle answers a flight from the tiers when they can: a caller that
+// missed the local tier just before an earlier flight for this token
+// finished must not ask Amazon a second time (a refresh ahead of expiry
+// asks anyway), and the shared tier may know the token.
+func (v *Verifier) settle(f *flight) (*entry, *Error, bool) {
+	if !f.refresh {
+		if e, _, ok := v.cache.get(f.key); ok {
+			return e, nil, true
+		}
+		if err, ok := v.cache.rejected(f.key); ok {
+			return nil, err, true
+		}
+	}
+	if v.shared != nil {
+		return v.shared.lookup(f)
+	}
+	return nil, nil, false
+}
+
+// ask2 is the part of a flight that holds a concurrency slot: the breaker,
+// the fleet-wide lock, both calls to Amazon, the decision and the caching.
+func (v *Verifier) ask2(f *flight) {
+	defer v.release()
+	e, err := v.askSafe(f)
+	v.finish(f, e, err)
+}
+
+// askSafe asks Amazon for a flight, with panics turned into a 502 that the
+// breaker counts (a panicking probe is released, never wedged).
+func (v *Verifier) askSafe(f *flight) (e *entry, err *Error) {
+	var call *upcall
 	defer func() {
 		if r := recover(); r != nil {
 			e, err = nil, v.panicked(f.ctx, r)
+			if call != nil {
+				v.breaker.done(call, err)
+			}
 		}
 	}()
-	return v.fetch(f, token, key)
+	call, err = v.breaker.allow(f.key)
+	if err != nil {
+		return v.staleOr(f, err)
+	}
+	ctx, cancel := context.WithTimeout(f.ctx, v.cfg.timeout)
+	defer cancel()
+	if v.shared != nil {
+		e, err, ok, held := v.shared.await(ctx, f)
+		if ok {
+			v.breaker.cancel(call)
+			call = nil
+			return e, err
+		}
+		if held {
+			defer v.shared.unlock(f)
+		}
+	}
+	fa, err := v.askObserved(ctx, f.token)
+	v.breaker.done(call, err)
+	call = nil
+	if err != nil {
+		if !cacheable(err) {
+			v.log.LogAttrs(ctx, slog.LevelWarn, "lwa: verification failed upstream",
+				slog.Int("status", err.Status), slog.String("error", err.Error()))
+			return v.staleOr(f, err)
+		}
+		if v.shared != nil && !f.forgotten.Load() {
+			v.shared.storeRejection(ctx, f, err)
+		}
+		v.rememberRejection(f, err)
+		return nil, err
+	}
+	if v.shared != nil && !f.forgotten.Load() {
+		v.shared.storeFact(ctx, f, fa)
+	}
+	e, err = v.decide(fa)
+	if err != nil {
+		v.rememberRejection(f, err)
+		return nil, err
+	}
+	if e == nil { // cannot happen: ask fetches the profile of every token this Verifier accepts
+		return nil, badAnswer("profile", 0, "no profile for an accepted token")
+	}
+	if err := v.revokedNow(f, e); err != nil {
+		return nil, err
+	}
+	if v.shared != nil {
+		if err := v.shared.checkUser(ctx, f, e); err != nil {
+			return nil, err
+		}
+	}
+	v.remember(f, e)
+	return e, nil
 }
 
-// panicked logs a recovered panic safely and returns its 502.
+// panicked logs a recovered panic safely and returns its 502. The panic's
+// value may hold the request URL, and so the token: it is neither logged
+// nor wrapped, only its type and a stack without arguments.
 func (v *Verifier) panicked(ctx context.Context, r any) *Error {
 	v.log.LogAttrs(ctx, slog.LevelError, "lwa: panic during verification",
 		slog.String("panic_type", fmt.Sprintf("%T", r)), slog.String("stack", scrubStack(debug.Stack())))
@@ -48,151 +160,112 @@ func scrubStack(stack []byte) string {
 	return strings.Join(lines, "\n")
 }
 
-// fetch is the shared verification of one token: the other tiers, then both
-// upstream calls at once, the decision, and the caching. It runs detached
-// from any caller, under the Verifier's timeout.
-func (v *Verifier) fetch(f *flight, token string, key cacheKey) (*entry, *Error) {
-	// A caller that missed the caches just before an earlier flight for this
-	// token finished must not ask Amazon a second time. A refresh ahead of
-	// expiry asks anyway.
-	if !f.refresh {
-		if e, _, ok := v.cache.get(key); ok {
-			return e, nil
-		}
-		if err, ok := v.cache.rejected(key); ok {
-			return nil, err
-		}
-	}
-	var tag string // the token's name in the shared tier, hashed once
-	if v.shared != nil {
-		tag = tokenTag(token)
-		if e, err, ok := v.shared.lookup(f, token, tag, key); ok {
-			return e, err
-		}
-	}
-	probe, err := v.breaker.allow()
-	if err != nil {
-		return v.staleOr(f.ctx, key, err)
-	}
-	ctx, cancel := context.WithTimeout(f.ctx, v.cfg.timeout)
-	defer cancel()
-	if err := v.acquire(ctx, f); err != nil {
-		v.breaker.cancel(probe)
-		if err == errAbandoned {
-			return nil, err
-		}
-		return v.staleOr(f.ctx, key, err) // every slot held by a hanging upstream
-	}
-	defer v.release()
-	unlock := func() {}
-	if v.shared != nil {
-		e, err, ok, held := v.shared.await(ctx, f, token, tag, key)
-		if ok {
-			v.breaker.cancel(probe)
-			return e, err
-		}
-		if held {
-			unlock = func() { v.shared.unlock(tag) }
-		}
-	}
-	e, err := v.askObserved(ctx, token)
-	v.breaker.record(err)
-	if err != nil {
-		if !cacheable(err) {
-			unlock()
-			v.log.LogAttrs(ctx, slog.LevelWarn, "lwa: verification failed upstream",
-				slog.Int("status", err.Status), slog.String("error", err.Error()))
-			return v.staleOr(f.ctx, key, err)
-		}
-		if v.shared != nil {
-			v.shared.storeRejection(ctx, token, tag, err)
-		}
-		unlock()
-		v.rememberRejection(f, key, err)
-		return nil, err
-	}
-	if err := v.revoked.check(e); err != nil {
-		unlock()
-		return nil, err
-	}
-	if v.shared != nil {
-		if err := v.shared.checkUser(ctx, e); err != nil {
-			unlock()
-			return nil, err
-		}
-		v.shared.store(ctx, token, tag, e)
-		unlock()
-	}
-	v.remember(f, key, e)
-	return e, nil
-}
-
-// cacheable reports whether err is one of Amazon's documented rejections,
-// which may be remembered; upstream failures and inconsistent answers never
-// are.
+// cacheable reports whether err may be remembered in the local negative
+// cache: Amazon's documented rejections and this Verifier's own decisions
+// on Amazon's facts (another app's token, a missing required field).
+// Upstream failures and inconsistent answers never are.
 func cacheable(err *Error) bool {
 	return err.kind == ErrInvalidToken || err.kind == ErrInsufficientScope || err.kind == ErrNotOurToken
 }
 
-// remember caches a verified entry unless Forget or Revoke ran meanwhile. It
-// stores first and checks after: a Forget that returned before the store
-// has set forgotten, so the entry is dropped again; a Forget after the
-// store drops it itself.
-func (v *Verifier) remember(f *flight, key cacheKey, e *entry) {
-	if f.forgotten.Load() {
-		return
-	}
-	v.cache.remember(key, e)
-	if f.forgotten.Load() {
-		v.cache.forget(key)
-	}
+// accepts is the audience decision: the token was issued to one of the
+// client IDs, or to a client of one of the apps (WithAppID).
+func (v *Verifier) accepts(aud, appID string) bool {
+	return slices.Contains(v.cfg.clientIDs, aud) || (appID != "" && slices.Contains(v.cfg.appIDs, appID))
 }
 
-func (v *Verifier) rememberRejection(f *flight, key cacheKey, err *Error) {
-	v.cache.dropVerified(key) // a refresh Amazon rejected drops the entry
-	if f.forgotten.Load() {
+// decide turns Amazon's facts into this Verifier's answer: another app's
+// token, a missing required field, or an entry. A fact without a profile
+// (tokeninfo settled another app's token) cannot accept: ok is false when
+// this Verifier would need the profile.
+func (v *Verifier) decide(fa *fact) (*entry, *Error) {
+	if !v.accepts(fa.aud, fa.appID) {
+		return nil, newError(ErrNotOurToken, "not found", nil).withRequestID(fa.tokeninfoRID)
+	}
+	if fa.profile == nil {
+		return nil, nil
+	}
+	if f := missingField(*fa.profile, v.cfg.required); f != "" {
+		return nil, errMissingField(f).withRequestID(fa.profileRID)
+	}
+	return v.newEntry(fa), nil
+}
+
+// revokedNow rejects the answer of a flight when a revocation of its token
+// or customer took effect while it was under way.
+func (v *Verifier) revokedNow(f *flight, e *entry) *Error {
+	if f.revoked.Load() || v.revoked.token(f.key) {
+		return errRevoked()
+	}
+	if e != nil {
+		return v.revoked.check(e)
+	}
+	return nil
+}
+
+// remember caches a verified entry unless a Forget, Revoke or RevokeUser
+// took effect meanwhile. The check and the store hold the revocation lock
+// for reading, and revocations take it for writing: a revocation either
+// drops the stored entry or keeps it from being stored, never neither.
+func (v *Verifier) remember(f *flight, e *entry) {
+	v.revMu.RLock()
+	defer v.revMu.RUnlock()
+	if f.forgotten.Load() || v.revokedNow(f, e) != nil {
 		return
 	}
-	v.cache.rememberRejection(key, err)
-	if f.forgotten.Load() {
-		v.cache.forget(key)
+	v.cache.remember(f.key, e)
+}
+
+func (v *Verifier) rememberRejection(f *flight, err *Error) {
+	v.revMu.RLock()
+	defer v.revMu.RUnlock()
+	v.cache.dropVerified(f.key) // a refresh Amazon rejected drops the entry
+	if !f.forgotten.Load() {
+		v.cache.rememberRejection(f.key, err)
 	}
 }
 
 // staleOr serves an entry past its trust when stale-if-error allows it,
-// else returns err.
-func (v *Verifier) staleOr(ctx context.Context, key cacheKey, err *Error) (*entry, *Error) {
-	if v.cfg.staleIfError > 0 {
-		if e, ok := v.cache.stale(key); ok {
-			v.log.LogAttrs(ctx, slog.LevelDebug, "lwa: serving a stale verification while Amazon fails",
-				slog.Int("status", err.Status))
-			return e, nil
-		}
+// never for a token or customer revoked or forgotten, else returns err.
+func (v *Verifier) staleOr(f *flight, err *Error) (*entry, *Error) {
+	if v.cfg.staleIfError <= 0 || f.forgotten.Load() {
+		return nil, err
 	}
-	return nil, err
+	e, ok := v.cache.stale(f.key)
+	if !ok || v.revokedNow(f, e) != nil {
+		return nil, err
+	}
+	v.log.LogAttrs(f.ctx, slog.LevelDebug, "lwa: serving a stale verification while Amazon fails",
+		slog.Int("status", err.Status))
+	v.observeStale(f, e)
+	return e, nil
 }
 
 // askObserved is ask, reported to the Observer.
-func (v *Verifier) askObserved(ctx context.Context, token string) (*entry, *Error) {
+func (v *Verifier) askObserved(ctx context.Context, token string) (*fact, *Error) {
 	if v.obs == nil {
 		return v.ask(ctx, token)
 	}
 	start := time.Now()
 	ctx = v.obs.VerificationStart(ctx)
-	e, err := v.ask(ctx, token)
-	ev := VerificationEvent{Outcome: OutcomeOK, Duration: time.Since(start)}
+	fa, err := v.ask(ctx, token)
+	ev := observe.VerificationEvent{Outcome: observe.OutcomeOK, Duration: time.Since(start)}
+	if err == nil && !v.accepts(fa.aud, fa.appID) {
+		ev.Outcome, ev.Code = observe.OutcomeRejected, CodeNotFound
+	}
 	if err != nil {
-		ev.Outcome, ev.Code = OutcomeFailed, err.Code
+		ev.Outcome, ev.Code = observe.OutcomeFailed, err.Code
 		if cacheable(err) {
-			ev.Outcome = OutcomeRejected
+			ev.Outcome = observe.OutcomeRejected
 		}
 	}
 	v.obs.VerificationEnd(ctx, ev)
-	return e, err
+	return fa, err
 }
 
-// ask calls tokeninfo and profile in parallel and decides.
-func (v *Verifier) ask(ctx context.Context, token string) (*entry, *Error) {
+// ask calls tokeninfo and profile in parallel and returns Amazon's facts,
+// or Amazon's rejection, or a failure.
+func (v *Verifier) ask(ctx context.Context, token string) (*fact, *Error) {
 	pctx, cancelProfile := context.WithCancel(ctx)
 	defer cancelProfile()
 	profileCh := make(chan answer, 1)
@@ -205,35 +278,42 @@ func (v *Verifier) ask(ctx context.Context, token string) (*entry, *Error) {
 		profileCh <- v.call(pctx, endpointProfile, v.profileURL, token)
 	}()
 	ti := v.call(ctx, endpointTokenInfo, v.tokeninfoURL+url.QueryEscape(token), token)
-	info, err := v.checkTokenInfo(ti)
-	if err != nil {
+	fa, err := checkTokenInfo(ti)
+	if err != nil || !v.accepts(fa.aud, fa.appID) {
 		cancelProfile() // the token is settled; don't wait for the profile
 		<-profileCh
-		return nil, err
+		return fa, err
 	}
 	pa := <-profileCh
-	p, err := v.checkProfile(pa, *info.UserID)
+	p, err := checkProfile(pa, fa.userID)
 	if err != nil {
 		return nil, err
 	}
-	return v.newEntry(p, info), nil
+	fa.profile, fa.profileRID = &p, pa.requestID
+	return fa, nil
 }
 
-// newEntry builds the cache entry of a token Amazon just verified.
-func (v *Verifier) newEntry(p Profile, info *tokenInfoAnswer) *entry {
+// newEntry builds the cache entry of a token this Verifier accepts.
+func (v *Verifier) newEntry(fa *fact) *entry {
+	now := time.Now()
 	left := time.Duration(math.MaxInt64)
-	if *info.Exp < math.MaxInt64/int64(time.Second) {
-		left = time.Duration(*info.Exp) * time.Second
+	if fa.exp != 0 {
+		left = time.Unix(fa.exp, 0).Sub(now)
 	}
-	e := &entry{profile: p, clientID: v.clientID(*info.Aud)}
-	if left < 100*365*24*time.Hour {
-		e.expires = time.Now().Add(left).Unix()
-	}
-	if info.Iat != nil && *info.Iat > 0 {
-		e.issued = *info.Iat
-	}
-	v.setTrust(e, min(v.localTTL(), left), left)
+	e := &entry{profile: *fa.profile, clientID: intern(v.cfg.clientIDs, fa.aud), appID: intern(v.cfg.appIDs, fa.appID),
+		issued: fa.iat, expires: fa.exp, user: userKeyOf(fa.userID)}
+	trust := time.Duration(fa.at + int64(v.cfg.cacheTTL) - now.UnixNano())
+	v.setTrust(e, min(trust, left), left)
 	return e
+}
+
+// intern returns the Verifier's own copy of s when it holds one, so that
+// entries share it.
+func intern(own []string, s string) string {
+	if i := slices.Index(own, s); i >= 0 {
+		return own[i]
+	}
+	return s
 }
 
 // setTrust sets e's instants on the cache's clock: trusted for trust (capped
@@ -241,7 +321,7 @@ func (v *Verifier) newEntry(p Profile, info *tokenInfoAnswer) *entry {
 // expires at Amazon, left from now.
 func (v *Verifier) setTrust(e *entry, trust, left time.Duration) {
 	now := v.cache.now()
-	trust = min(trust, v.localTTL(), left)
+	trust = max(min(trust, v.localTTL(), left), 0)
 	e.ttl = trust
 	if v.cache.coarse != nil {
 		trust -= clockResolution
@@ -257,17 +337,6 @@ func (v *Verifier) setTrust(e *entry, trust, left time.Duration) {
 	}
 }
 
-// clientID returns the Verifier's own copy of the client ID id, so that
-// entries share it; "" when id is not one of them.
-func (v *Verifier) clientID(id string) string {
-	for _, c := range v.cfg.clientIDs {
-		if c == id {
-			return c
-		}
-	}
-	return ""
-}
-
 // localTTL is how long the local tier trusts an entry.
 func (v *Verifier) localTTL() time.Duration {
 	if v.shared != nil {
@@ -276,28 +345,34 @@ func (v *Verifier) localTTL() time.Duration {
 	return v.cfg.cacheTTL
 }
 
-// checkTokenInfo decodes tokeninfo's answer and checks expiry and audience.
-func (v *Verifier) checkTokenInfo(a answer) (*tokenInfoAnswer, *Error) {
+// checkTokenInfo decodes tokeninfo's answer: Amazon's facts about the
+// token, or its rejection.
+func checkTokenInfo(a answer) (*fact, *Error) {
 	if a.err != nil {
 		return nil, a.err
 	}
 	var ti tokenInfoAnswer
-	if err := decodeFlat(a.body, ti.fields()); err != nil || ti.Aud == nil || ti.UserID == nil || ti.Exp == nil || *ti.UserID == "" {
+	if err := decodeFlat(a.body, ti.fields()); err != nil || ti.Aud == nil || ti.UserID == nil || ti.Exp == nil || *ti.UserID == "" || *ti.Aud == "" {
 		return nil, badAnswer("tokeninfo", http.StatusOK, "answer is not the documented JSON").withRequestID(a.requestID)
 	}
 	if *ti.Exp <= 0 {
 		return nil, newError(ErrInvalidToken, "the access token is expired, revoked, malformed or unknown", nil).withRequestID(a.requestID)
 	}
-	if !slices.Contains(v.cfg.clientIDs, *ti.Aud) {
-		return nil, newError(ErrNotOurToken, "not found", nil).withRequestID(a.requestID)
+	now := time.Now()
+	fa := &fact{userID: *ti.UserID, aud: *ti.Aud, appID: deref(ti.AppID), at: now.UnixNano(), tokeninfoRID: a.requestID}
+	if *ti.Exp < 100*365*24*3600 { // else it outlives any cache: no expiry
+		fa.exp = now.Add(time.Duration(*ti.Exp) * time.Second).Unix()
 	}
-	return &ti, nil
+	if ti.Iat != nil && *ti.Iat > 0 {
+		fa.iat = *ti.Iat
+	}
+	return fa, nil
 }
 
-// checkProfile decodes the profile's answer, ties it to tokeninfo's user and
-// checks the required fields. A profile of another user is not one of
-// Amazon's documented answers: a 502, never remembered.
-func (v *Verifier) checkProfile(a answer, userID string) (Profile, *Error) {
+// checkProfile decodes the profile's answer and ties it to tokeninfo's
+// user. A profile of another user is not one of Amazon's documented
+// answers: a 502, never remembered.
+func checkProfile(a answer, userID string) (Profile, *Error) {
 	if a.err != nil {
 		return Profile{}, a.err
 	}
@@ -308,17 +383,16 @@ func (v *Verifier) checkProfile(a answer, userID string) (Profile, *Error) {
 	if *pa.UserID != userID {
 		return Profile{}, badAnswer("profile", http.StatusOK, "the profile's user_id is not tokeninfo's").withRequestID(a.requestID)
 	}
-	p := Profile{UserID: userID, Email: deref(pa.Email), Name: deref(pa.Name), PostalCode: deref(pa.PostalCode)}
-	if f := missingField(p, v.cfg.required); f != "" {
-		return Profile{}, errMissingField(f).withRequestID(a.requestID)
-	}
-	return p, nil
+	return Profile{UserID: userID, Email: deref(pa.Email), Name: deref(pa.Name), PostalCode: deref(pa.PostalCode)}, nil
 }
 
-// missingField returns the first of fields that p lacks, or "".
+// missingField returns the first of fields that p lacks, or "". An unknown
+// field name counts as missing: a typo fails closed.
 func missingField(p Profile, fields []string) string {
 	for _, f := range fields {
-		if (f == FieldEmail && p.Email == "") || (f == FieldName && p.Name == "") || (f == FieldPostalCode && p.PostalCode == "") {
+		switch {
+		case f == FieldEmail && p.Email != "", f == FieldName && p.Name != "", f == FieldPostalCode && p.PostalCode != "":
+		default:
 			return f
 		}
 	}

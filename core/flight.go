@@ -7,35 +7,50 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // flight is one shared verification of a token: the callers that want its
-// answer wait on done. Its callers are counted so that a verification whose
-// callers have all gone before it got a concurrency slot is abandoned
-// instead of asking Amazon for nobody.
+// answer wait on done. A flight first looks in the shared tier (in a
+// goroutine of its own), then needs one of the concurrency slots
+// (WithConcurrency) to ask Amazon. Without a free slot it waits in the
+// Verifier's queue holding no goroutine; a released slot starts the next
+// queued flight. Its callers are counted: a flight whose callers have all
+// gone before it got a slot is dropped at once and never asks Amazon.
 type flight struct {
-	ctx     context.Context // the first caller's, without its cancellation: traces, logs
-	done    chan struct{}   // closed when e or err is set
-	abandon chan struct{}   // closed when every caller left before it started asking
-	e       *entry
-	err     *Error
+	ctx   context.Context // the first caller's, without its cancellation: traces, logs
+	token string          // the flight's own copy
+	key   cacheKey
+	// storeTag is the token's name in the shared tier, hashed once (tag).
+	storeTag string
+	done  chan struct{} // closed when e or err is set
+	e     *entry
+	err   *Error
 
 	// Guarded by Verifier.mu.
-	callers   int  // callers waiting for done
-	started   bool // holds a concurrency slot: no longer abandonable
-	abandoned bool
-	counted   bool // counts in Verifier.pending
+	callers   int         // callers waiting for done
+	started   bool        // holds a slot: no longer abandonable
+	abandoned bool        // every caller left before it got a slot
+	queued    bool        // waiting in Verifier.queue
+	counted   bool        // counts in Verifier.pending
+	timer     *time.Timer // ends a queued flight that got no slot in time
+	finished  bool
 
 	refresh bool // a background refresh ahead of expiry: skips the local tier
 
-	forgotten atomic.Bool // Forget or Revoke ran while it was under way: its answer is not cached
+	forgotten atomic.Bool // Forget, Revoke or RevokeUser ran while it was under way: its answer is not cached
+	revoked   atomic.Bool // Revoke ran while it was under way: its callers are rejected
 }
 
 // join waits for the shared verification of token, starting one when none
 // is under way. The token may point into a buffer the caller's framework
 // reuses (fasthttp): the shared work, which can outlive this call, gets a
-// copy.
+// copy. A caller whose context is already done starts nothing.
 func (v *Verifier) join(ctx context.Context, token string, key cacheKey) (*entry, error) {
+	if ctx.Err() != nil {
+		return nil, callerGone(ctx)
+	}
 	v.mu.Lock()
 	f := v.flights[key]
 	if f == nil {
@@ -43,9 +58,9 @@ func (v *Verifier) join(ctx context.Context, token string, key cacheKey) (*entry
 			v.mu.Unlock()
 			return nil, errOverloaded()
 		}
-		f = v.newFlightLocked(context.WithoutCancel(ctx), key, 1)
+		f = v.newFlightLocked(context.WithoutCancel(ctx), strings.Clone(token), key, 1)
 		v.mu.Unlock()
-		go v.run(f, strings.Clone(token), key)
+		go v.run(f)
 	} else {
 		f.callers++
 		v.mu.Unlock()
@@ -58,41 +73,55 @@ func (v *Verifier) join(ctx context.Context, token string, key cacheKey) (*entry
 			e := *f.err
 			return nil, &e
 		}
+		// A revocation that returned while the flight was under way wins:
+		// the answer is not handed to anyone who asks after it.
+		if err := v.revokedNow(f, f.e); err != nil {
+			return nil, err
+		}
 		return f.e, nil
 	case <-ctx.Done():
-		v.leave(f, key)
-		// The caller's own context, not Amazon, ended it: no sentinel, the
-		// cause is the context's error.
-		return nil, &Error{Status: http.StatusGatewayTimeout, Code: CodeServerError,
-			Description: "the request ended before its token was verified", kind: errCallerGone, cause: ctx.Err()}
+		v.leave(f)
+		return nil, callerGone(ctx)
 	}
 }
 
+// callerGone is the rejection of a caller whose own context ended: no
+// sentinel, the cause is the context's error.
+func callerGone(ctx context.Context) *Error {
+	return &Error{Status: http.StatusGatewayTimeout, Code: CodeServerError,
+		Description: "the request ended before its token was verified", kind: errCallerGone, cause: ctx.Err()}
+}
+
 // newFlightLocked registers a new flight for key; v.mu is held.
-func (v *Verifier) newFlightLocked(ctx context.Context, key cacheKey, callers int) *flight {
-	f := &flight{ctx: ctx, done: make(chan struct{}), abandon: make(chan struct{}), callers: callers, counted: true}
+func (v *Verifier) newFlightLocked(ctx context.Context, token string, key cacheKey, callers int) *flight {
+	f := &flight{ctx: ctx, token: token, key: key, done: make(chan struct{}), callers: callers, counted: true}
 	v.flights[key] = f
 	v.pending++
 	return f
 }
 
-// leave removes one caller from f, and abandons f when it was the last and
-// f has not started asking Amazon.
-func (v *Verifier) leave(f *flight, key cacheKey) {
+// leave removes one caller from f, and drops f when it was the last and f
+// has no slot yet.
+func (v *Verifier) leave(f *flight) {
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	f.callers--
-	if f.callers == 0 && !f.started && !f.abandoned {
-		f.abandoned = true
-		close(f.abandon)
-		v.dropLocked(f, key)
+	if f.callers > 0 || f.started || f.abandoned || f.finished {
+		v.mu.Unlock()
+		return
+	}
+	f.abandoned = true
+	wasQueued := v.unqueueLocked(f)
+	v.dropLocked(f)
+	v.mu.Unlock()
+	if wasQueued {
+		v.observeWaiting(f, -1)
 	}
 }
 
 // dropLocked unregisters f; v.mu is held.
-func (v *Verifier) dropLocked(f *flight, key cacheKey) {
-	if v.flights[key] == f {
-		delete(v.flights, key)
+func (v *Verifier) dropLocked(f *flight) {
+	if v.flights[f.key] == f {
+		delete(v.flights, f.key)
 	}
 	if f.counted {
 		f.counted = false
@@ -100,65 +129,130 @@ func (v *Verifier) dropLocked(f *flight, key cacheKey) {
 	}
 }
 
-// start marks f as holding a slot; it reports false when f was abandoned
-// meanwhile.
-func (v *Verifier) start(f *flight) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if f.abandoned {
+// unqueueLocked takes f out of the queue (lazily: the queue skips it) and
+// stops its timer; v.mu is held. It reports whether f was queued.
+func (v *Verifier) unqueueLocked(f *flight) bool {
+	if !f.queued {
 		return false
 	}
+	f.queued = false
+	if f.timer != nil {
+		f.timer.Stop()
+	}
+	return true
+}
+
+// finish hands f's answer to its callers.
+func (v *Verifier) finish(f *flight, e *entry, err *Error) {
+	v.mu.Lock()
+	if f.finished {
+		v.mu.Unlock()
+		return
+	}
+	f.finished = true
+	f.e, f.err = e, err
+	v.dropLocked(f)
+	v.mu.Unlock()
+	close(f.done)
+}
+
+// run is the first goroutine of a flight: the local and shared tiers, then
+// a slot, or the queue.
+func (v *Verifier) run(f *flight) {
+	e, err, settled := v.settleSafe(f)
+	if settled {
+		v.finish(f, e, err)
+		return
+	}
+	if wait, open := v.breaker.opened(); open {
+		e, err := v.staleOr(f, v.breaker.rejection(wait))
+		v.finish(f, e, err)
+		return
+	}
+	if v.slotOrQueue(f) {
+		v.ask2(f)
+	}
+}
+
+// slotOrQueue gives f a slot and reports true, or queues it (or finds it
+// abandoned) and reports false.
+func (v *Verifier) slotOrQueue(f *flight) bool {
+	v.mu.Lock()
+	switch {
+	case f.abandoned:
+		v.mu.Unlock()
+		return false
+	case v.running < v.cfg.maxConcurrent:
+		v.running++
+		v.startLocked(f)
+		v.mu.Unlock()
+		return true
+	}
+	f.queued = true
+	v.queue = append(v.queue, f)
+	f.timer = time.AfterFunc(v.cfg.timeout, func() { v.expire(f) })
+	v.mu.Unlock()
+	v.observeWaiting(f, +1)
+	return false
+}
+
+// startLocked marks f as holding a slot; v.mu is held.
+func (v *Verifier) startLocked(f *flight) {
 	f.started = true
 	if f.counted {
 		f.counted = false
 		v.pending--
 	}
-	return true
 }
 
-// run is the goroutine of one flight.
-func (v *Verifier) run(f *flight, token string, key cacheKey) {
-	e, err := v.fetchSafe(f, token, key)
+// release gives the slot of a finished verification to the next queued
+// flight, or frees it.
+func (v *Verifier) release() {
 	v.mu.Lock()
-	f.e, f.err = e, err
-	v.dropLocked(f, key)
+	for len(v.queue) > 0 {
+		g := v.queue[0]
+		v.queue[0] = nil
+		v.queue = v.queue[1:]
+		if !g.queued {
+			continue // abandoned or expired meanwhile
+		}
+		v.unqueueLocked(g)
+		v.startLocked(g)
+		v.mu.Unlock()
+		v.observeWaiting(g, -1)
+		go v.ask2(g)
+		return
+	}
+	v.queue = nil // let the backing array go
+	v.running--
 	v.mu.Unlock()
-	close(f.done)
 }
 
-// acquire takes a concurrency slot for f within ctx. It returns nil when it
-// got one, errAbandoned when every caller left first, or a timeout.
-func (v *Verifier) acquire(ctx context.Context, f *flight) *Error {
-	select {
-	case v.slots <- struct{}{}:
-	default:
-		if v.obs != nil {
-			v.obs.VerificationWaiting(f.ctx, 1)
-			defer v.obs.VerificationWaiting(f.ctx, -1)
-		}
-		select {
-		case v.slots <- struct{}{}:
-		case <-f.abandon:
-			return errAbandoned
-		case <-ctx.Done():
-			return newError(ErrUpstreamTimeout, "too many verifications in progress", context.DeadlineExceeded)
-		}
+// expire ends a flight that waited a whole timeout for a slot: every slot
+// is held (by a hanging Amazon, say). Its callers get 504, or the stale
+// entry when stale-if-error allows it. Amazon was not asked: the breaker
+// does not count it.
+func (v *Verifier) expire(f *flight) {
+	v.mu.Lock()
+	if !v.unqueueLocked(f) {
+		v.mu.Unlock()
+		return
 	}
-	if !v.start(f) {
-		<-v.slots
-		return errAbandoned
-	}
-	return nil
+	v.mu.Unlock()
+	v.observeWaiting(f, -1)
+	e, err := v.staleOr(f, newError(ErrUpstreamTimeout, "too many verifications in progress", context.DeadlineExceeded))
+	v.finish(f, e, err)
 }
 
-func (v *Verifier) release() { <-v.slots }
+func (v *Verifier) observeWaiting(f *flight, delta int) {
+	if v.obs != nil {
+		v.obs.VerificationWaiting(f.ctx, delta)
+	}
+}
 
 // errCallerGone marks the rejection of a caller whose own context ended: it
 // matches no public sentinel, only the context's error.
 var errCallerGone = errors.New("lwa: the caller went away")
-
-// errAbandoned ends a flight nobody waits for; no caller ever sees it.
-var errAbandoned = &Error{Status: http.StatusGatewayTimeout, Code: CodeServerError, Description: "abandoned", kind: ErrUpstreamTimeout}
 
 // errOverloaded answers a new token while too many verifications wait.
 func errOverloaded() *Error {
@@ -167,31 +261,46 @@ func errOverloaded() *Error {
 	return e
 }
 
-// refreshAhead re-verifies e in the background, once, when a request uses it
-// in the last part of its trust window (WithRefreshAhead): a token in steady
+// refreshAhead re-verifies e in the background when a request uses it in
+// the last part of its trust window (WithRefreshAhead): a token in steady
 // use never makes a request wait for Amazon. The request itself is answered
-// from e at once.
+// from e at once. One refresh at a time; a refresh that ends without a new
+// entry (Amazon failing, the breaker open, no slot) lets a later use try
+// again.
 func (v *Verifier) refreshAhead(ctx context.Context, token string, key cacheKey, e *entry) {
 	if !e.refreshing.CompareAndSwap(false, true) {
 		return
 	}
 	select {
 	case <-v.closing:
+		e.refreshing.Store(false)
 		return
 	default:
 	}
 	v.mu.Lock()
 	if v.flights[key] != nil || v.pending >= v.cfg.maxPending {
 		v.mu.Unlock()
+		e.refreshing.Store(false)
 		return
 	}
 	// One caller that never leaves: a refresh is never abandoned.
-	f := v.newFlightLocked(context.WithoutCancel(ctx), key, 1)
+	f := v.newFlightLocked(context.WithoutCancel(ctx), strings.Clone(token), key, 1)
 	f.refresh = true
 	v.bg.Add(1)
 	v.mu.Unlock()
 	go func() {
 		defer v.bg.Done()
-		v.run(f, strings.Clone(token), key)
+		v.run(f)
+		<-f.done
+		if f.err != nil || f.e == e {
+			e.refreshing.Store(false) // failed (or served stale): a later use may try again
+		}
 	}()
+}
+
+// observeStale reports an answer served past its trust.
+func (v *Verifier) observeStale(f *flight, e *entry) {
+	if v.obs != nil {
+		v.obs.StaleServed(f.ctx, observe.StaleEvent{Staleness: time.Duration(v.cache.now() - e.trustUntil)})
+	}
 }

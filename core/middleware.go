@@ -3,25 +3,24 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
-// Policy is the per-route behaviour shared by every adapter's middleware.
-// Its zero value is the default: a token is required, and CORS preflight
-// requests are answered by the middleware itself (204, no body) without
-// reaching the protected handler.
+// Policy is the per-route behaviour of a middleware, shared by every
+// adapter. Its zero value is the default: a token is required, and CORS
+// preflight requests are answered by the middleware itself (204, no body)
+// without reaching the protected handler.
 type Policy struct {
 	// Optional lets a request that carries no token at all through, without
 	// a profile. A request that carries a bad token is still rejected: only
 	// an absent token passes.
 	Optional bool
-	// CheckPreflight subjects CORS preflight requests (OPTIONS with an
-	// Access-Control-Request-Method header) to the same check as any other
-	// request. Browsers never send credentials on a preflight, so this
-	// rejects every real preflight.
-	CheckPreflight bool
 	// RequiredFields lists profile fields (FieldEmail, FieldName,
 	// FieldPostalCode) this route requires on top of the verifier's
 	// WithRequiredFields: a token whose profile lacks one is rejected with
@@ -29,9 +28,14 @@ type Policy struct {
 	// for another route is not verified again.
 	RequiredFields []string
 	// ClientIDs, when set, restricts the route to tokens issued to these of
-	// the verifier's client IDs (a route for devices only, say); a token of
-	// another accepted client is rejected like another app's token.
+	// the client IDs the verifier accepts (a route for devices only, say); a
+	// token of another client is rejected like another app's token.
 	ClientIDs []string
+	// CheckPreflight subjects CORS preflight requests (OPTIONS with an
+	// Access-Control-Request-Method header) to the same check as any other
+	// request. Browsers never send credentials on a preflight, so this
+	// rejects every real preflight.
+	CheckPreflight bool
 	// PassPreflight lets CORS preflight requests through to the next
 	// handler, without a token and without a profile. It opens the
 	// protected handler (for every method, when the route is registered for
@@ -45,47 +49,31 @@ type Policy struct {
 	PassPreflight bool
 }
 
-// Request is what an adapter reads from its framework's request: the method,
-// the Access-Control-Request-Method header and the token sources.
-type Request struct {
-	Method                     string
-	AccessControlRequestMethod string
-	TokenSources
+// Validate reports a Policy that cannot mean what it says: an unknown
+// required field (a typo such as "postalcode" would otherwise let every
+// token through), an empty client ID, or both preflight flags. Adapters
+// call it when the middleware is built and panic on an error.
+func (p Policy) Validate() error {
+	if err := checkFields(p.RequiredFields); err != nil {
+		return err
+	}
+	if slices.Contains(p.ClientIDs, "") {
+		return errors.New("lwa: Policy.ClientIDs holds an empty client ID")
+	}
+	if p.CheckPreflight && p.PassPreflight {
+		return errors.New("lwa: Policy.CheckPreflight and Policy.PassPreflight contradict each other")
+	}
+	return nil
 }
 
-// RequestFromHTTP reads a Request from r, with the custom header and cookie
-// sources of v (WithTokenHeader, WithTokenCookie), for the adapters built on
-// net/http (net/http, Gin, Echo).
-func (v *Verifier) RequestFromHTTP(r *http.Request) Request {
-	req := RequestFromHTTP(r)
-	if v.cfg.tokenHeader != "" {
-		req.Header = r.Header.Values(v.cfg.tokenHeader)
-	}
-	if v.cfg.tokenCookie != "" {
-		for _, c := range r.CookiesNamed(v.cfg.tokenCookie) {
-			req.Cookie = append(req.Cookie, c.Value)
+// checkFields rejects unknown profile field names.
+func checkFields(fields []string) error {
+	for _, f := range fields {
+		if f != FieldEmail && f != FieldName && f != FieldPostalCode {
+			return fmt.Errorf("lwa: unknown required profile field %q (want %q, %q or %q)", f, FieldEmail, FieldName, FieldPostalCode)
 		}
 	}
-	return req
-}
-
-// TokenHeader returns the name of the custom header token source
-// (WithTokenHeader), or "".
-func (v *Verifier) TokenHeader() string { return v.cfg.tokenHeader }
-
-// TokenCookie returns the name of the cookie token source
-// (WithTokenCookie), or "".
-func (v *Verifier) TokenCookie() string { return v.cfg.tokenCookie }
-
-// RequestFromHTTP reads a Request from r: its method, its
-// Access-Control-Request-Method header when it is an OPTIONS request, and
-// the three documented token sources.
-func RequestFromHTTP(r *http.Request) Request {
-	req := Request{Method: r.Method, TokenSources: SourcesFromRequest(r)}
-	if r.Method == http.MethodOptions { // only a preflight needs it
-		req.AccessControlRequestMethod = r.Header.Get("Access-Control-Request-Method")
-	}
-	return req
+	return nil
 }
 
 // IsPreflight reports whether the request is a CORS preflight.
@@ -93,58 +81,103 @@ func (r *Request) IsPreflight() bool {
 	return r.Method == http.MethodOptions && r.AccessControlRequestMethod != ""
 }
 
+// RequestFromHTTP reads the Request of r for Authenticate, with the token
+// sources this Verifier reads (its custom headers and cookies included):
+// the adapter kit for frameworks built on net/http.
+func (v *Verifier) RequestFromHTTP(r *http.Request) Request {
+	req := Request{Method: r.Method}
+	if r.Method == http.MethodOptions { // only a preflight needs it
+		req.AccessControlRequestMethod = r.Header.Get("Access-Control-Request-Method")
+	}
+	if !v.cfg.noDocumented {
+		req.Authorization = r.Header[HeaderAuthorization]
+		req.AmzAccessToken = r.Header[canonicalAmzAccessToken]
+		if !v.cfg.noQuery && r.URL != nil {
+			req.Query = queryOf(r.URL.RawQuery)
+		}
+	}
+	for i, h := range v.cfg.tokenHeaders {
+		if i == 0 {
+			req.Header = r.Header[h]
+		} else if vals := r.Header[h]; len(vals) > 0 {
+			req.Header = append(slices.Clip(req.Header), vals...)
+		}
+	}
+	for _, name := range v.cfg.tokenCookies {
+		for _, c := range r.CookiesNamed(name) {
+			req.Cookie = append(req.Cookie, c.Value)
+		}
+	}
+	return req
+}
+
+// TokenHeaders returns the names of the custom header token sources
+// (WithTokenHeader), canonicalized as net/http keys headers: what an adapter
+// for another framework reads into Request.Header.
+func (v *Verifier) TokenHeaders() []string { return slices.Clone(v.cfg.tokenHeaders) }
+
+// TokenCookies returns the names of the cookie token sources
+// (WithTokenCookie): what an adapter for another framework reads into
+// Request.Cookie.
+func (v *Verifier) TokenCookies() []string { return slices.Clone(v.cfg.tokenCookies) }
+
 // Authenticate is the whole middleware decision for one request, shared by
 // every adapter: answer CORS preflights, extract the token, let an absent
-// token through on an Optional route, verify it.
+// token through on an Optional route, verify it, apply the route's Policy.
 //
-// It returns, for a verified token, a copy of ctx carrying the profile (see
-// FromContext) and the profile itself, which is shared and must not be
-// modified; for a request that may pass without a profile, ctx and nil; for a
-// rejection, a *Error. A CORS preflight is answered with a *Error that
-// matches ErrPreflight (status 204, no body): the adapter writes it as a bare
-// 204 and never calls the next handler nor the app's error handler, unless
-// the Policy says PassPreflight or CheckPreflight. The query-string source
-// is ignored when the Verifier was built with WithQueryToken(false).
-func (v *Verifier) Authenticate(ctx context.Context, r *Request, pol Policy) (context.Context, *Profile, error) {
+// For a verified token it returns a context derived from ctx that carries
+// the credentials (read them with FromContext, TokenInfoFromContext and
+// TokenFromContext; frameworks keep it under ContextKey) and true. For a
+// request that may pass without a profile it returns ctx itself and false.
+// For a rejection it returns a *Error. A CORS preflight is answered with a
+// *Error that matches ErrPreflight (status 204, no body): the adapter
+// writes it as a bare 204 and never calls the next handler nor the app's
+// error handler, unless the Policy says PassPreflight or CheckPreflight.
+// Sources the Verifier does not read (WithQueryToken(false),
+// WithDocumentedSources(false)) are ignored.
+func (v *Verifier) Authenticate(ctx context.Context, r *Request, pol Policy) (context.Context, bool, error) {
 	if !pol.CheckPreflight && r.IsPreflight() {
-		v.observeRequest(ctx, OutcomeAnonymous, "")
+		v.observeRequest(ctx, observe.OutcomeAnonymous, "")
 		if pol.PassPreflight {
-			return ctx, nil, nil
+			return ctx, false, nil
 		}
-		return ctx, nil, errPreflight()
+		return ctx, false, errPreflight()
 	}
-	src := r.TokenSources
+	src := *r
 	if v.cfg.noDocumented {
 		src.Authorization, src.AmzAccessToken, src.Query = nil, nil, nil
 	}
 	if v.cfg.noQuery {
 		src.Query = nil
 	}
-	token, err := ExtractToken(src)
+	token, err := extractToken(&src)
 	if err == nil {
 		var e *entry
 		if e, err = v.verify(ctx, token); err == nil {
-			if err = checkPolicy(e, &pol); err == nil {
-				v.observeRequest(ctx, OutcomeAuthenticated, "")
-				return newContextShared(ctx, e), &e.profile, nil
+			if err = v.checkPolicy(e, &pol); err == nil {
+				v.observeRequest(ctx, observe.OutcomeAuthenticated, "")
+				if r.Volatile {
+					token = strings.Clone(token)
+				}
+				return &credentials{Context: ctx, e: e, token: token}, true, nil
 			}
 		}
 	} else if pol.Optional && errors.Is(err, ErrMissingToken) {
-		v.observeRequest(ctx, OutcomeAnonymous, "")
-		return ctx, nil, nil
+		v.observeRequest(ctx, observe.OutcomeAnonymous, "")
+		return ctx, false, nil
 	}
 	e := v.shape(AsError(err))
-	v.observeRequest(ctx, OutcomeRejected, e.Code)
+	v.observeRequest(ctx, observe.OutcomeRejected, e.Code)
 	if v.log.Enabled(ctx, slog.LevelDebug) {
 		v.log.LogAttrs(ctx, slog.LevelDebug, "lwa: request rejected",
 			slog.Int("status", e.Status), slog.String("code", e.Code),
 			slog.String("description", e.Description), slog.String("request_id", e.RequestID))
 	}
-	return ctx, nil, e
+	return ctx, false, e
 }
 
 // checkPolicy applies a route's own requirements to a verified token.
-func checkPolicy(e *entry, pol *Policy) error {
+func (v *Verifier) checkPolicy(e *entry, pol *Policy) error {
 	if len(pol.ClientIDs) > 0 && !slices.Contains(pol.ClientIDs, e.clientID) {
 		return newError(ErrNotOurToken, "not found", nil)
 	}
@@ -154,8 +187,8 @@ func checkPolicy(e *entry, pol *Policy) error {
 	return nil
 }
 
-func (v *Verifier) observeRequest(ctx context.Context, o Outcome, code string) {
+func (v *Verifier) observeRequest(ctx context.Context, o observe.Outcome, code string) {
 	if v.obs != nil {
-		v.obs.Request(ctx, RequestEvent{Outcome: o, Code: code})
+		v.obs.Request(ctx, observe.RequestEvent{Outcome: o, Code: code})
 	}
 }

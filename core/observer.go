@@ -2,29 +2,32 @@ package core
 
 import (
 	"context"
-	"time"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // Observer receives the Verifier's events, for metrics and traces (package
-// otellwa implements it on OpenTelemetry). Pass one to WithObserver.
+// otellwa implements it on OpenTelemetry; package observe holds the events).
+// Pass one to WithObserver.
 //
 // Request and CacheLookup are called on the cached path of every request:
 // they must not allocate nor block (count in atomics, read them at
-// collection time). The other hooks are called only when Amazon is asked.
-// Events carry codes, outcomes, statuses and durations, never a token nor a
-// customer's email, name or postal code.
+// collection time). The other hooks are called off that path: when Amazon or
+// the shared cache is asked, when the breaker changes state, when an answer
+// is served stale, when a revocation is sent or received. Events never carry
+// a token nor a customer's user ID, email, name or postal code.
 //
 // Embed NopObserver to implement only some hooks and stay compatible when
 // hooks are added.
 type Observer interface {
 	// Request is called once per middleware decision (Authenticate); a CORS
 	// preflight counts as OutcomeAnonymous.
-	Request(ctx context.Context, ev RequestEvent)
+	Request(ctx context.Context, ev observe.RequestEvent)
 	// CacheLookup is called once per lookup in a cache tier.
-	CacheLookup(ctx context.Context, ev CacheEvent)
+	CacheLookup(ctx context.Context, ev observe.CacheEvent)
 	// VerificationWaiting is called with +1 when a verification starts
-	// waiting for a concurrency slot (WithMaxConcurrentVerifications) and
-	// with -1 when it stops waiting.
+	// waiting for a concurrency slot (WithConcurrency) and with -1 when it
+	// stops waiting.
 	VerificationWaiting(ctx context.Context, delta int)
 	// VerificationStart is called when a shared verification starts asking
 	// Amazon (after coalescing); ctx is its first caller's. The context it
@@ -32,139 +35,40 @@ type Observer interface {
 	// VerificationEnd.
 	VerificationStart(ctx context.Context) context.Context
 	// VerificationEnd is called when that verification has decided.
-	VerificationEnd(ctx context.Context, ev VerificationEvent)
+	VerificationEnd(ctx context.Context, ev observe.VerificationEvent)
 	// UpstreamStart is called before one call to Amazon. The context it
 	// returns is the call's own, passed to UpstreamEnd.
-	UpstreamStart(ctx context.Context, call UpstreamCall) context.Context
+	UpstreamStart(ctx context.Context, call observe.UpstreamCall) context.Context
 	// UpstreamEnd is called when that call has ended.
-	UpstreamEnd(ctx context.Context, ev UpstreamEvent)
+	UpstreamEnd(ctx context.Context, ev observe.UpstreamEvent)
+	// BreakerChange is called when the circuit breaker changes state.
+	BreakerChange(ctx context.Context, ev observe.BreakerEvent)
+	// StaleServed is called for each answer served stale while Amazon
+	// failed (WithStaleIfError).
+	StaleServed(ctx context.Context, ev observe.StaleEvent)
+	// Revocation is called for each Forget, Revoke or RevokeUser this
+	// replica makes, and for each one it receives from another replica
+	// through the shared cache.
+	Revocation(ctx context.Context, ev observe.RevocationEvent)
+	// SharedCall is called for each call to the shared cache, and for each
+	// call skipped while the shared tier is in its backoff.
+	SharedCall(ctx context.Context, ev observe.SharedCallEvent)
+	// SharedForgery is called for each value or message read from the
+	// shared cache that does not authenticate under the fleet keys, or is
+	// not in a format this version reads. Such a value is a miss and such
+	// a message is ignored.
+	SharedForgery(ctx context.Context, f observe.Forgery)
 	// Attach is called once by NewVerifier with a function that reports the
-	// Verifier's cache sizes; the Verifier's Close calls the returned detach
-	// function. One Observer may serve several Verifiers.
-	Attach(stats func() CacheStats) (detach func())
+	// Verifier's state (cache sizes, breaker, shared tier); the Verifier's
+	// Close calls the returned detach function. One Observer may serve
+	// several Verifiers.
+	Attach(stats func() observe.Stats) (detach func())
 }
 
 // WithObserver sets the Observer that receives the Verifier's events.
 // Default: none.
 func WithObserver(o Observer) Option {
 	return func(c *config) { c.observer = o }
-}
-
-// Outcome is how a request or a verification ended.
-type Outcome uint8
-
-// Outcomes of a request (Authenticated, Anonymous, Rejected) and of a
-// verification (OK, Rejected, Failed).
-const (
-	OutcomeAuthenticated Outcome = iota + 1 // a request with a verified token
-	OutcomeAnonymous                        // a request let through without a profile (optional route, no token)
-	OutcomeRejected                         // a rejected request, or a verification Amazon answered with a rejection
-	OutcomeOK                               // a verification that accepted the token
-	OutcomeFailed                           // a verification that failed upstream (502, 503, 504)
-)
-
-// String returns the outcome as the lwa.outcome metric attribute writes it:
-// "authenticated", "anonymous", "rejected", "ok" or "error".
-func (o Outcome) String() string {
-	switch o {
-	case OutcomeAuthenticated:
-		return "authenticated"
-	case OutcomeAnonymous:
-		return "anonymous"
-	case OutcomeRejected:
-		return "rejected"
-	case OutcomeOK:
-		return "ok"
-	case OutcomeFailed:
-		return "error"
-	}
-	return "unknown"
-}
-
-// Tier is a cache tier.
-type Tier uint8
-
-// Cache tiers.
-const (
-	TierLocal  Tier = iota + 1 // this process's memory
-	TierShared                 // the SharedCache
-)
-
-// String returns "local" or "shared".
-func (t Tier) String() string {
-	switch t {
-	case TierLocal:
-		return "local"
-	case TierShared:
-		return "shared"
-	}
-	return "unknown"
-}
-
-// LookupResult is what one cache lookup found.
-type LookupResult uint8
-
-// Lookup results.
-const (
-	LookupHit         LookupResult = iota + 1 // a verified token
-	LookupMiss                                // nothing usable
-	LookupRejectedHit                         // a remembered rejection (negative cache) or a revocation
-)
-
-// String returns "hit", "miss" or "rejected_hit".
-func (r LookupResult) String() string {
-	switch r {
-	case LookupHit:
-		return "hit"
-	case LookupMiss:
-		return "miss"
-	case LookupRejectedHit:
-		return "rejected_hit"
-	}
-	return "unknown"
-}
-
-// RequestEvent is one middleware decision.
-type RequestEvent struct {
-	Outcome Outcome // OutcomeAuthenticated, OutcomeAnonymous or OutcomeRejected
-	Code    string  // the error code (CodeInvalidToken, …) when rejected, else ""
-}
-
-// CacheEvent is one cache lookup.
-type CacheEvent struct {
-	Tier   Tier
-	Result LookupResult
-}
-
-// VerificationEvent is the end of one shared verification that asked Amazon.
-type VerificationEvent struct {
-	Outcome  Outcome       // OutcomeOK, OutcomeRejected or OutcomeFailed
-	Code     string        // the error code when not OK, else ""
-	Duration time.Duration // both calls, from the first call's start
-}
-
-// UpstreamCall describes one call to Amazon. URL is the full URL with the
-// access_token query value replaced by "REDACTED": it never carries a token.
-type UpstreamCall struct {
-	Endpoint      string // "tokeninfo" or "profile"
-	Method        string // "GET"
-	URL           string // redacted
-	ServerAddress string // host name of the endpoint
-	ServerPort    int    // port of the endpoint (443 by default for https)
-}
-
-// UpstreamEvent is the end of one call to Amazon.
-type UpstreamEvent struct {
-	UpstreamCall
-	StatusCode int           // the HTTP status Amazon answered, 0 if none
-	ErrorType  string        // "" on a documented answer; else "timeout", "transport", "canceled" (the verifier no longer needed the answer) or the status code
-	Duration   time.Duration // from the request's start to its body read
-}
-
-// CacheStats reports the number of entries in the local tier.
-type CacheStats struct {
-	Verified int // verified tokens
-	Rejected int // remembered rejections
 }
 
 // NopObserver is an Observer that does nothing. Embed it in an Observer that
@@ -174,10 +78,10 @@ type NopObserver struct{}
 var _ Observer = NopObserver{}
 
 // Request does nothing.
-func (NopObserver) Request(context.Context, RequestEvent) {}
+func (NopObserver) Request(context.Context, observe.RequestEvent) {}
 
 // CacheLookup does nothing.
-func (NopObserver) CacheLookup(context.Context, CacheEvent) {}
+func (NopObserver) CacheLookup(context.Context, observe.CacheEvent) {}
 
 // VerificationWaiting does nothing.
 func (NopObserver) VerificationWaiting(context.Context, int) {}
@@ -186,13 +90,30 @@ func (NopObserver) VerificationWaiting(context.Context, int) {}
 func (NopObserver) VerificationStart(ctx context.Context) context.Context { return ctx }
 
 // VerificationEnd does nothing.
-func (NopObserver) VerificationEnd(context.Context, VerificationEvent) {}
+func (NopObserver) VerificationEnd(context.Context, observe.VerificationEvent) {}
 
 // UpstreamStart returns ctx.
-func (NopObserver) UpstreamStart(ctx context.Context, _ UpstreamCall) context.Context { return ctx }
+func (NopObserver) UpstreamStart(ctx context.Context, _ observe.UpstreamCall) context.Context {
+	return ctx
+}
 
 // UpstreamEnd does nothing.
-func (NopObserver) UpstreamEnd(context.Context, UpstreamEvent) {}
+func (NopObserver) UpstreamEnd(context.Context, observe.UpstreamEvent) {}
+
+// BreakerChange does nothing.
+func (NopObserver) BreakerChange(context.Context, observe.BreakerEvent) {}
+
+// StaleServed does nothing.
+func (NopObserver) StaleServed(context.Context, observe.StaleEvent) {}
+
+// Revocation does nothing.
+func (NopObserver) Revocation(context.Context, observe.RevocationEvent) {}
+
+// SharedCall does nothing.
+func (NopObserver) SharedCall(context.Context, observe.SharedCallEvent) {}
+
+// SharedForgery does nothing.
+func (NopObserver) SharedForgery(context.Context, observe.Forgery) {}
 
 // Attach returns a function that does nothing.
-func (NopObserver) Attach(func() CacheStats) func() { return func() {} }
+func (NopObserver) Attach(func() observe.Stats) func() { return func() {} }

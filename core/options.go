@@ -1,14 +1,18 @@
 package core
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/go-lwa/lwa/internal/bridge"
 )
 
 // Login with Amazon API endpoints, one per region. Pass one to WithEndpoint.
@@ -34,27 +38,18 @@ const (
 	FieldPostalCode = "postal_code"
 )
 
-// Defaults of the options.
+// Defaults of the options (each option's doc gives its own).
 const (
-	DefaultTimeout          = 5 * time.Second
-	DefaultCacheTTL         = 5 * time.Minute
-	DefaultCacheSize        = 100_000
-	DefaultNegativeCacheTTL = 10 * time.Second
-	DefaultMaxConcurrent    = 64
-	// DefaultMaxPending bounds the verifications waiting for a slot.
-	DefaultMaxPending = 4096
-	// DefaultLocalCacheTTL caps the local tier's trust when a shared cache
-	// is configured, so that a missed invalidation heals in bounded time.
-	DefaultLocalCacheTTL = 30 * time.Second
-	// DefaultRefreshAhead is the last part of an entry's trust window in
-	// which a use re-verifies it in the background.
-	DefaultRefreshAhead = 0.2
-	// DefaultBreakerFailures is how many upstream failures in a row open the
-	// circuit breaker.
-	DefaultBreakerFailures = 5
-	// DefaultBreakerCooldown is how long an open breaker waits before it
-	// lets one probe verification through.
-	DefaultBreakerCooldown = 2 * time.Second
+	defaultTimeout          = 5 * time.Second
+	defaultCacheTTL         = 5 * time.Minute
+	defaultCacheSize        = 100_000
+	defaultNegativeCacheTTL = 10 * time.Second
+	defaultMaxConcurrent    = 64
+	defaultMaxPending       = 4096
+	defaultLocalCacheTTL    = 30 * time.Second
+	defaultRefreshAhead     = 0.2
+	defaultBreakerFailures  = 5
+	defaultBreakerCooldown  = 2 * time.Second
 )
 
 // maxUpstreamBody bounds every answer read from Amazon.
@@ -87,8 +82,8 @@ type config struct {
 	refreshAhead  float64
 	breakerFails  int
 	breakerCool   time.Duration
-	tokenHeader   string
-	tokenCookie   string
+	tokenHeaders  []string // canonical header names
+	tokenCookies  []string
 	noDocumented  bool
 	rfc6750       bool
 	clock         func() time.Time
@@ -179,22 +174,16 @@ func WithNegativeCacheTTL(d time.Duration) Option {
 	return func(c *config) { c.negativeTTL = d }
 }
 
-// WithMaxConcurrentVerifications caps how many verifications call Amazon at
-// once, so that a flood of distinct tokens cannot open unbounded connections
-// upstream. Verifications over the cap wait for a slot within their timeout.
-// Default 64.
-func WithMaxConcurrentVerifications(n int) Option {
-	return func(c *config) { c.maxConcurrent = n }
-}
-
-// WithMaxPendingVerifications bounds how many verifications may wait for a
-// concurrency slot (WithMaxConcurrentVerifications). Past the bound, a new
-// token is answered at once with 503 server_error and Retry-After
-// (ErrOverloaded) instead of queueing: a flood of distinct tokens cannot
-// pile up goroutines and memory. A verification whose callers have all gone
-// before it got a slot is abandoned and never asks Amazon. Default 4096.
-func WithMaxPendingVerifications(n int) Option {
-	return func(c *config) { c.maxPending = n }
+// WithConcurrency bounds the verifications that ask Amazon: at most
+// verifications at once (so that a flood of distinct tokens cannot open
+// unbounded connections upstream), and at most waiting more queued for a
+// slot, each for up to WithTimeout. Past waiting, a new token is answered
+// at once with 503 server_error and Retry-After (ErrOverloaded) instead of
+// queueing: a flood cannot pile up goroutines and memory. A queued
+// verification holds no goroutine, and one whose callers have all gone
+// ends at once without asking Amazon. Default 64 and 4096.
+func WithConcurrency(verifications, waiting int) Option {
+	return func(c *config) { c.maxConcurrent, c.maxPending = verifications, waiting }
 }
 
 // WithLocalCacheTTL caps how long the local tier trusts an entry when a
@@ -238,23 +227,31 @@ func WithCircuitBreaker(failures int, cooldown time.Duration) Option {
 	return func(c *config) { c.breakerFails, c.breakerCool = failures, cooldown }
 }
 
-// WithTokenHeader adds a custom request header (such as "X-Api-Token") as a
-// token source, carrying the bare token, in addition to the documented
-// sources (see WithDocumentedSources to use it instead of them). The rule of
-// ExtractToken holds across all sources: exactly one token, the same token
-// in several places being fine.
-func WithTokenHeader(name string) Option {
-	return func(c *config) { c.tokenHeader = name }
+// WithTokenHeader adds custom request headers (such as "X-Api-Token") as
+// token sources, each carrying the bare token, in addition to the
+// documented sources (see WithDocumentedSources to use them instead). It
+// may be given several times. The extraction rule holds across all
+// sources: exactly one token, the same token in several places being fine.
+func WithTokenHeader(names ...string) Option {
+	return func(c *config) {
+		for _, n := range names {
+			c.tokenHeaders = append(c.tokenHeaders, http.CanonicalHeaderKey(strings.TrimSpace(n)))
+		}
+	}
 }
 
-// WithTokenCookie adds a cookie as a token source, carrying the bare token,
-// in addition to the documented sources (see WithDocumentedSources). A
-// cookie is sent by the browser on its own, cross-site requests included:
-// protect cookie-authenticated routes against CSRF (SameSite=Strict or Lax
-// on the cookie, and a custom header or an Origin check on state-changing
-// requests); see SECURITY.md.
-func WithTokenCookie(name string) Option {
-	return func(c *config) { c.tokenCookie = name }
+// WithTokenCookie adds cookies as token sources, each carrying the bare
+// token, in addition to the documented sources (see WithDocumentedSources).
+// It may be given several times. A cookie is sent by the browser on its
+// own, cross-site requests included: protect cookie-authenticated routes
+// against CSRF (SameSite=Strict or Lax on the cookie, and a custom header
+// or an Origin check on state-changing requests); see SECURITY.md.
+func WithTokenCookie(names ...string) Option {
+	return func(c *config) {
+		for _, n := range names {
+			c.tokenCookies = append(c.tokenCookies, strings.TrimSpace(n))
+		}
+	}
 }
 
 // WithDocumentedSources turns the three documented token sources
@@ -277,12 +274,17 @@ func WithRFC6750Statuses() Option {
 	return func(c *config) { c.rfc6750 = true }
 }
 
-// WithClock sets the clock of the verifier's caches, circuit breaker and
-// revocations, for tests that move time without sleeping (lwatest's
-// Server.Verifier passes the fake server's clock). Default: the system
-// clock, read coarsely on the cached path.
-func WithClock(now func() time.Time) Option {
+// withClock sets the clock of the verifier's caches, circuit breaker and
+// revocations, for tests that move time without sleeping: lwatest's
+// Server.Verifier passes the fake server's clock (through package
+// internal/bridge). Default: the system clock, read coarsely on the cached
+// path.
+func withClock(now func() time.Time) Option {
 	return func(c *config) { c.clock = now }
+}
+
+func init() {
+	bridge.WithClock = func(now func() time.Time) any { return withClock(now) }
 }
 
 // WithRequiredFields rejects, with 401 insufficient_scope, a token whose
@@ -310,16 +312,16 @@ func WithQueryToken(enabled bool) Option {
 // the result.
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
-		timeout:       DefaultTimeout,
-		cacheTTL:      DefaultCacheTTL,
-		cacheSize:     DefaultCacheSize,
-		negativeTTL:   DefaultNegativeCacheTTL,
-		maxConcurrent: DefaultMaxConcurrent,
-		maxPending:    DefaultMaxPending,
-		localTTL:      DefaultLocalCacheTTL,
-		refreshAhead:  DefaultRefreshAhead,
-		breakerFails:  DefaultBreakerFailures,
-		breakerCool:   DefaultBreakerCooldown,
+		timeout:       defaultTimeout,
+		cacheTTL:      defaultCacheTTL,
+		cacheSize:     defaultCacheSize,
+		negativeTTL:   defaultNegativeCacheTTL,
+		maxConcurrent: defaultMaxConcurrent,
+		maxPending:    defaultMaxPending,
+		localTTL:      defaultLocalCacheTTL,
+		refreshAhead:  defaultRefreshAhead,
+		breakerFails:  defaultBreakerFailures,
+		breakerCool:   defaultBreakerCooldown,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -372,17 +374,22 @@ func newConfig(opts []Option) (*config, error) {
 	case c.breakerFails < 0 || (c.breakerFails > 0 && c.breakerCool <= 0):
 		return nil, fmt.Errorf("lwa: circuit breaker wants failures >= 0 and a positive cooldown, got %d, %v", c.breakerFails, c.breakerCool)
 	}
-	if c.noDocumented && c.tokenHeader == "" && c.tokenCookie == "" {
+	if c.noDocumented && len(c.tokenHeaders) == 0 && len(c.tokenCookies) == 0 {
 		return nil, errors.New("lwa: WithDocumentedSources(false) leaves no token source: add WithTokenHeader or WithTokenCookie")
 	}
 	if c.clock != nil && c.nowNano == nil {
 		clk := c.clock
 		c.nowNano = func() int64 { return clk().UnixNano() }
 	}
-	for _, f := range c.required {
-		if f != FieldEmail && f != FieldName && f != FieldPostalCode {
-			return nil, fmt.Errorf("lwa: unknown required profile field %q (want %q, %q or %q)", f, FieldEmail, FieldName, FieldPostalCode)
-		}
+	if err := checkFields(c.required); err != nil {
+		return nil, err
+	}
+	if slices.Contains(c.tokenHeaders, "") || slices.Contains(c.tokenCookies, "") {
+		return nil, errors.New("lwa: an empty token header or cookie name")
+	}
+	c.appIDs = slices.DeleteFunc(c.appIDs, func(id string) bool { return strings.TrimSpace(id) == "" })
+	if err := c.loadSharedKeys(); err != nil {
+		return nil, err
 	}
 	if c.logger == nil {
 		c.logger = slog.Default()
@@ -401,4 +408,31 @@ func checkEndpoint(raw string) (string, error) {
 		return "", fmt.Errorf("lwa: invalid endpoint %q: want an http(s) base URL such as %s", raw, EndpointNA)
 	}
 	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// loadSharedKeys takes the fleet keys from LWA_SHARED_KEYS when
+// WithSharedKeys gave none, and checks them. A shared cache needs at least
+// one key.
+func (c *config) loadSharedKeys() error {
+	if c.sharedKeys == nil {
+		if env := strings.TrimSpace(os.Getenv(EnvSharedKeys)); env != "" {
+			for i, part := range strings.Split(env, ",") {
+				k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(part))
+				if err != nil {
+					return fmt.Errorf("lwa: %s: key %d is not standard base64", EnvSharedKeys, i+1)
+				}
+				c.sharedKeys = append(c.sharedKeys, k)
+			}
+		}
+	}
+	for i, k := range c.sharedKeys {
+		if len(k) < MinSharedKeyLen {
+			return fmt.Errorf("lwa: shared key %d has %d bytes; want at least %d random bytes (openssl rand -base64 32)", i+1, len(k), MinSharedKeyLen)
+		}
+	}
+	if c.shared != nil && len(c.sharedKeys) == 0 {
+		return errors.New("lwa: a shared cache needs the fleet's key: use core.WithSharedKeys or set " + EnvSharedKeys +
+			" (comma-separated base64 keys of at least 32 bytes, the same on every replica)")
+	}
+	return nil
 }

@@ -10,31 +10,15 @@ import (
 // redacted is what formatting prints in place of a token.
 const redacted = "REDACTED"
 
-// String describes s without its tokens: how many values each source holds.
-func (s TokenSources) String() string {
-	var b strings.Builder
-	b.WriteString("core.TokenSources{")
-	for i, f := range s.counts() {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f.name)
-		b.WriteString(": ")
-		b.WriteString(redactedValues(f.n))
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
 type sourceCount struct {
 	name string
 	n    int
 }
 
-func (s TokenSources) counts() []sourceCount {
+func (r *Request) counts() []sourceCount {
 	return []sourceCount{
-		{"Authorization", len(s.Authorization)}, {"AmzAccessToken", len(s.AmzAccessToken)},
-		{"Query", len(s.Query)}, {"Header", len(s.Header)}, {"Cookie", len(s.Cookie)},
+		{"Authorization", len(r.Authorization)}, {"AmzAccessToken", len(r.AmzAccessToken)},
+		{"Query", len(r.Query)}, {"Header", len(r.Header)}, {"Cookie", len(r.Cookie)},
 	}
 }
 
@@ -45,39 +29,40 @@ func redactedValues(n int) string {
 	return "[" + strconv.Itoa(n) + " " + redacted + "]"
 }
 
+// String describes r without its tokens: its method and how many values
+// each source holds.
+func (r Request) String() string {
+	var b strings.Builder
+	b.WriteString("core.Request{Method: ")
+	b.WriteString(strconv.Quote(r.Method))
+	b.WriteString(", AccessControlRequestMethod: ")
+	b.WriteString(strconv.Quote(r.AccessControlRequestMethod))
+	for _, f := range r.counts() {
+		b.WriteString(", ")
+		b.WriteString(f.name)
+		b.WriteString(": ")
+		b.WriteString(redactedValues(f.n))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
 // GoString is String: %#v never prints a token either.
-func (s TokenSources) GoString() string { return s.String() }
+func (r Request) GoString() string { return r.String() }
 
 // Format prints String for every verb, so that no verb (%x included) can
 // print a token.
-func (s TokenSources) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
-
-// LogValue logs the number of values of each source, never a token.
-func (s TokenSources) LogValue() slog.Value {
-	cs := s.counts()
-	attrs := make([]slog.Attr, len(cs))
-	for i, c := range cs {
-		attrs[i] = slog.String(c.name, redactedValues(c.n))
-	}
-	return slog.GroupValue(attrs...)
-}
-
-// String describes r without its tokens.
-func (r Request) String() string {
-	return "core.Request{Method: " + strconv.Quote(r.Method) +
-		", AccessControlRequestMethod: " + strconv.Quote(r.AccessControlRequestMethod) +
-		", TokenSources: " + r.TokenSources.String() + "}"
-}
-
-// GoString is String.
-func (r Request) GoString() string { return r.String() }
-
-// Format prints String for every verb.
 func (r Request) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(r.String())) }
 
-// LogValue logs the method and the number of values of each token source.
+// LogValue logs the method and the number of values of each token source,
+// never a token.
 func (r Request) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("method", r.Method),
-		slog.String("access_control_request_method", r.AccessControlRequestMethod),
-		slog.Any("token_sources", r.TokenSources.LogValue()))
+	cs := r.counts()
+	attrs := make([]slog.Attr, 0, len(cs)+2)
+	attrs = append(attrs, slog.String("method", r.Method),
+		slog.String("access_control_request_method", r.AccessControlRequestMethod))
+	for _, c := range cs {
+		attrs = append(attrs, slog.String(c.name, redactedValues(c.n)))
+	}
+	return slog.GroupValue(attrs...)
 }

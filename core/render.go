@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// ContentTypeJSON is the Content-Type of every rejection body.
-const ContentTypeJSON = "application/json"
+// contentTypeJSON is the Content-Type of every rejection body.
+const contentTypeJSON = "application/json"
 
 // errorBody is the JSON shape of a rejection, LWA's documented one.
 type errorBody struct {
@@ -77,20 +77,13 @@ func writeQuoted(b *strings.Builder, s string) {
 	b.WriteByte('"')
 }
 
-// SetHeaders calls set with each response header of the rejection:
-// Content-Type application/json, Cache-Control no-store, WWW-Authenticate on
-// 400 and 401, and Retry-After when RetryAfter is set. Adapters pass their framework's header
-// setter, so every adapter answers with the same headers.
+// SetHeaders calls set with the response headers of the rejection other
+// than Content-Type: Cache-Control no-store, WWW-Authenticate on 400 and
+// 401 (and RFC 6750's 403), and Retry-After when RetryAfter is set. The
+// adapter kit for frameworks without net/http: set them before a custom
+// error handler runs (it may override them), and write Body with
+// Content-Type application/json when it does not.
 func (e *Error) SetHeaders(set func(key, value string)) {
-	set("Content-Type", ContentTypeJSON)
-	e.SetAuthHeaders(set)
-}
-
-// SetAuthHeaders calls set with the response headers of the rejection that
-// do not describe its body: Cache-Control no-store, WWW-Authenticate on 400
-// and 401, and Retry-After when RetryAfter is set. An adapter that lets the
-// app render the body (Echo's HTTPErrorHandler) adds only these.
-func (e *Error) SetAuthHeaders(set func(key, value string)) {
 	set("Cache-Control", "no-store")
 	if c := e.WWWAuthenticate(); c != "" {
 		set("WWW-Authenticate", c)
@@ -100,11 +93,12 @@ func (e *Error) SetAuthHeaders(set func(key, value string)) {
 	}
 }
 
-// WriteError writes err as a rejection to w: the headers of SetHeaders, the
-// status (500 if a hand-made *Error carries one outside 400–599) and the JSON
-// body. The answer to a CORS preflight (ErrPreflight) is a bare 204. An error that is not a *Error is written as a 500
-// server_error (see AsError). The stdlwa and ginlwa adapters answer through
-// it; echolwa and fiberlwa write the same parts through their frameworks.
+// WriteError writes err as a rejection to w: Content-Type
+// application/json, the headers of SetHeaders, the status (StatusCode) and
+// the JSON body (Body). The answer to a CORS preflight (ErrPreflight) is a
+// bare 204. An error that is not a *Error is written as a 500 server_error
+// (see AsError). Every adapter answers with these same parts; a custom
+// error handler may call it too.
 func WriteError(w http.ResponseWriter, err error) {
 	e := AsError(err)
 	if e == nil {
@@ -114,60 +108,9 @@ func WriteError(w http.ResponseWriter, err error) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	e.SetHeaders(w.Header().Set)
-	w.WriteHeader(RejectionStatus(e)) // a rejection is never a success
+	h := w.Header()
+	h.Set("Content-Type", contentTypeJSON)
+	e.SetHeaders(h.Set)
+	w.WriteHeader(e.StatusCode()) // a rejection is never a success
 	_, _ = w.Write(e.Body())
 }
-
-// RejectionWriter is the http.ResponseWriter a custom error handler writes
-// through (see GuardRejection): it never lets a rejection become a success.
-type RejectionWriter struct {
-	http.ResponseWriter
-	status  int
-	written bool
-}
-
-// GuardRejection wraps w for a custom error handler answering e: a 1xx or
-// 2xx status it writes (or the implicit 200 of a Write without WriteHeader)
-// becomes e's status, so that a careless handler cannot turn a rejection
-// into a success. Written reports whether the handler wrote anything; if
-// not, the adapter writes the default error.
-func GuardRejection(w http.ResponseWriter, e *Error) *RejectionWriter {
-	return &RejectionWriter{ResponseWriter: w, status: RejectionStatus(e)}
-}
-
-// RejectionStatus is the status to answer e with: its own, or 500 when a
-// hand-made *Error carries one outside 400–599.
-func RejectionStatus(e *Error) int {
-	if e.Status < 400 || e.Status > 599 {
-		return http.StatusInternalServerError
-	}
-	return e.Status
-}
-
-// WriteHeader writes code, or the rejection's status in place of a 1xx or
-// 2xx code.
-func (w *RejectionWriter) WriteHeader(code int) {
-	if w.written {
-		return
-	}
-	w.written = true
-	if code < 300 {
-		code = w.status
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-// Write writes b, after the rejection's status if no status was written.
-func (w *RejectionWriter) Write(b []byte) (int, error) {
-	if !w.written {
-		w.WriteHeader(w.status)
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Written reports whether anything was written.
-func (w *RejectionWriter) Written() bool { return w.written }
-
-// Unwrap returns the wrapped writer, for http.ResponseController.
-func (w *RejectionWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // maxTokenLifetime is how long an LWA access token lives at most: a revoked
@@ -80,7 +82,7 @@ func (r *revocations) userCutoff(uk userKey) (int64, bool) {
 // check rejects a freshly verified entry whose customer was revoked after
 // the token was issued.
 func (r *revocations) check(e *entry) *Error {
-	if c, ok := r.userCutoff(userKeyOf(e.profile.UserID)); ok && issuedBy(e, c) {
+	if c, ok := r.userCutoff(e.user); ok && issuedBy(e, c) {
 		return errRevoked()
 	}
 	return nil
@@ -126,33 +128,50 @@ func normalizeToken(token string) string {
 	return t
 }
 
+// revocationSkew is how long after a RevokeUser call a token's iat (read on
+// Amazon's clock) may be and still be rejected: clocks differ.
+const revocationSkew = 2 * time.Second
+
 // Forget drops token from every cache tier: its next use, on any replica
 // sharing this Verifier's SharedCache, asks Amazon again. It is not a
 // logout: the token still verifies at Amazon until it expires (use Revoke
-// to stop accepting it). Forget concerns this one token only; a
-// verification of it under way completes for its callers but is not cached,
-// and a use of it after Forget returns never joins that verification.
-// token is taken as the client sent it: trimmed, and decoded once when
-// percent-encoded ("Atza%7C…" forgets "Atza|…").
+// to stop accepting it). Forget concerns this one token only. Once it
+// returns, no verification of the token that was under way caches its
+// answer, on this replica or (through the shared tier) on another: a later
+// use asks Amazon. token is taken as the client sent it: trimmed, and
+// decoded once when percent-encoded ("Atza%7C…" forgets "Atza|…").
 func (v *Verifier) Forget(token string) {
-	key := keyOf(normalizeToken(token))
-	v.forgetLocal(key)
+	t := normalizeToken(token)
+	key := keyOf(t)
+	v.forgetLocal(key, false)
+	v.observeRevocation(observe.RevokeForget, 0, false)
 	if v.shared != nil {
-		v.shared.forget(normalizeToken(token), key)
+		v.shared.forget(t, key)
 	}
 }
 
 // forgetLocal drops key from the local tier and detaches any verification
-// of it under way: its answer will not be cached, and later callers start a
-// new one.
-func (v *Verifier) forgetLocal(key cacheKey) {
+// of it under way: its answer will not be cached (and, when revoked, not
+// handed to its callers either), and later callers start a new one.
+func (v *Verifier) forgetLocal(key cacheKey, revoked bool) {
+	v.revMu.Lock()
+	defer v.revMu.Unlock()
+	v.detachLocked(key, revoked)
+	v.cache.forget(key)
+}
+
+// detachLocked marks the flight of key forgotten (and revoked) and takes it
+// out of the flights map; v.revMu is held.
+func (v *Verifier) detachLocked(key cacheKey, revoked bool) {
 	v.mu.Lock()
 	if f := v.flights[key]; f != nil {
 		f.forgotten.Store(true)
+		if revoked {
+			f.revoked.Store(true)
+		}
 		delete(v.flights, key)
 	}
 	v.mu.Unlock()
-	v.cache.forget(key)
 }
 
 // Revoke makes this server stop accepting token, on every replica that
@@ -160,10 +179,13 @@ func (v *Verifier) forgetLocal(key cacheKey) {
 // token is answered 400 invalid_token (ErrInvalidToken). LWA has no
 // revocation endpoint for access tokens, so this is how "sign out" ends a
 // token's use here. token is taken as the client sent it (trimmed and
-// percent-decoded once, as extraction does). It takes effect on this
-// replica before it returns. It returns an error when the revocation could
-// not be stored in or published through the shared cache: the other
-// replicas may not have heard it.
+// percent-decoded once, as extraction does); an adapter's Token gives it.
+//
+// It takes effect on this replica before it returns: no request that
+// starts afterwards is accepted with the token, and no verification under
+// way, refresh ahead of expiry or stale-if-error answer brings it back. It
+// returns an error when the revocation could not be stored in or published
+// through the shared cache: the other replicas may not have heard it.
 func (v *Verifier) Revoke(ctx context.Context, token string) error {
 	t := normalizeToken(token)
 	if t == "" {
@@ -174,49 +196,64 @@ func (v *Verifier) Revoke(ctx context.Context, token string) error {
 	if e, ok := v.cache.stale(key); ok && e.expires != 0 {
 		until = time.Unix(e.expires, 0)
 	}
-	v.revoked.addToken(key, until)
-	v.forgetLocal(key)
+	v.revokeLocal(key, until)
+	v.observeRevocation(observe.RevokeToken, 0, false)
 	if v.shared != nil {
 		return v.shared.revoke(ctx, t, key, until)
 	}
 	return nil
 }
 
+// revokeLocal applies a token's revocation on this replica.
+func (v *Verifier) revokeLocal(key cacheKey, until time.Time) {
+	v.revMu.Lock()
+	defer v.revMu.Unlock()
+	v.revoked.addToken(key, until)
+	v.detachLocked(key, true)
+	v.cache.forget(key)
+}
+
 // RevokeUser makes this server reject every token of the customer userID
-// issued before the call (tokeninfo's iat, whole seconds: a token issued in
-// the same second as the call is rejected too), on every replica that
-// shares its SharedCache; tokens issued later are accepted. It is "sign out
-// everywhere", a ban, or the answer to a password change on the app's side.
-// It takes effect on this replica before it returns, and returns an error
-// when the revocation could not be stored in or published through the
-// shared cache.
+// issued before the call, on every replica that shares its SharedCache;
+// tokens issued later are accepted. It is "sign out everywhere", a ban, or
+// the answer to a password change on the app's side. Issue times are
+// tokeninfo's iat, whole seconds on Amazon's clock: to allow for clocks
+// that differ, a token issued up to 2 s after the call is rejected too, and
+// a token whose issue time Amazon did not give is rejected.
+//
+// It takes effect on this replica before it returns (no verification under
+// way brings such a token back) and touches only that customer's entries.
+// It returns an error when the revocation could not be stored in or
+// published through the shared cache.
 func (v *Verifier) RevokeUser(ctx context.Context, userID string) error {
 	if userID == "" {
 		return newError(ErrMalformedToken, "no user ID to revoke", nil)
 	}
-	cutoff := v.wallNow().Unix() // the clock tokeninfo's iat is read on
+	cutoff := v.wallNow().Add(revocationSkew + time.Second - 1).Unix() // rounded up
 	uk := userKeyOf(userID)
-	v.revoked.addUser(uk, cutoff)
-	v.dropUser(uk, cutoff)
+	v.revokeUserLocal(uk, cutoff)
+	v.observeRevocation(observe.RevokeUser, 0, false)
 	if v.shared != nil {
 		return v.shared.revokeUser(ctx, uk, cutoff)
 	}
 	return nil
 }
 
-// dropUser drops the local entries of a revoked customer.
-func (v *Verifier) dropUser(uk userKey, cutoff int64) {
-	v.mu.Lock()
-	for _, f := range v.flights {
-		f.forgotten.Store(true) // cheap and rare: no flight's answer escapes the check
-	}
-	v.mu.Unlock()
-	v.cache.forgetUser(func(e *entry) bool {
-		return issuedBy(e, cutoff) && userKeyOf(e.profile.UserID) == uk
-	})
+// revokeUserLocal applies a customer's revocation on this replica.
+func (v *Verifier) revokeUserLocal(uk userKey, cutoff int64) {
+	v.revMu.Lock()
+	defer v.revMu.Unlock()
+	v.revoked.addUser(uk, cutoff)
+	v.cache.forgetUser(uk, cutoff)
 }
 
-// wallNow is the time on the Verifier's clock (WithClock), else the system's.
+func (v *Verifier) observeRevocation(k observe.RevocationKind, lag time.Duration, received bool) {
+	if v.obs != nil {
+		v.obs.Revocation(context.Background(), observe.RevocationEvent{Kind: k, Received: received, Lag: lag})
+	}
+}
+
+// wallNow is the time on the Verifier's clock (lwatest's), else the system's.
 func (v *Verifier) wallNow() time.Time {
 	if v.cfg.clock != nil {
 		return v.cfg.clock()

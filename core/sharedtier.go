@@ -2,48 +2,69 @@ package core
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // sharedTier is the Verifier's side of a SharedCache: it names the keys,
-// seals the values, coordinates replicas (one verification per token across
-// the fleet) and carries invalidations between them.
+// seals and signs the values (seal.go), coordinates replicas (one
+// verification per token across the fleet) and carries invalidations
+// between them.
 //
 // What the store sees about a token:
 //
-//	{T}:e  the sealed entry          T = hex(SHA-256("lwa/v1/token\x00" || token))
+//	{T}:e  Amazon's facts, sealed    T = hex(SHA-256("lwa/v2/token\x00" || token))
 //	{T}:l  a short lock              (one replica asks Amazon)
-//	{T}:r  a revocation record       (its expiry, Unix nanoseconds)
-//	u:{U}  a customer's revocation   U = hex(SHA-256("lwa/v1/user\x00" || user_id))
+//	{T}:r  a revocation record       (signed: until when)
+//	{T}:f  a forget tombstone        (signed: when)
+//	u:{U}  a customer's revocation   (signed: the cutoff) U = hex(SHA-256("lwa/v1/user\x00" || user_id))
 //
-// An entry is sealed with AES-256-GCM under a key derived from the token
-// (HKDF-SHA256, label "lwa/v1/seal"), with its storage key as associated
-// data and its own expiry inside: without the token nothing in the store can
-// be read or forged, and a TTL changed in the store cannot extend trust. A
-// value that fails to open is a miss.
+// A lookup is one round trip (e, r and f share the {T} hash tag). A
+// customer's revocation record is read too while this replica may have
+// missed one (less than a token's lifetime since its subscription was
+// last established); afterwards every revocation that can still matter
+// reached it as a message.
+//
+// Redis trouble costs a verification at most one call's timeout: after a
+// failed call the tier is skipped (a miss; writes dropped) until a probe in
+// the background succeeds. Revocations are always attempted.
 type sharedTier struct {
-	v        *Verifier
-	c        SharedCache
-	stop     func()
-	healthy  atomic.Bool
-	resets   atomic.Int64
-	pollEach time.Duration
+	v      *Verifier
+	c      SharedCache
+	keys   *fleetKeys
+	stop   func()
+	id     uint64 // this replica, in its messages
+	resets atomic.Int64
+
+	syncedSince  atomic.Int64 // when the subscription was last established, Unix ns; 0: never
+	backoffUntil atomic.Int64 // Unix ns; 0: healthy
+	probing      atomic.Bool
+	probeWG      sync.WaitGroup
+	pollEach     time.Duration
 }
 
-func newSharedTier(v *Verifier, c SharedCache) *sharedTier {
-	s := &sharedTier{v: v, c: c, pollEach: 10 * time.Millisecond}
-	s.healthy.Store(true)
+// Backoff of the shared tier after a failure: the first probe after
+// backoffMin, then doubling up to backoffMax.
+const (
+	backoffMin = 500 * time.Millisecond
+	backoffMax = 30 * time.Second
+)
+
+func newSharedTier(v *Verifier, c SharedCache, keys [][]byte) *sharedTier {
+	s := &sharedTier{v: v, c: c, keys: newFleetKeys(keys), pollEach: 10 * time.Millisecond}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	s.id = binary.BigEndian.Uint64(id[:])
 	s.stop = c.Subscribe(s.onMessage, s.onReset)
 	return s
 }
@@ -52,141 +73,297 @@ func (s *sharedTier) close() {
 	if s.stop != nil {
 		s.stop()
 	}
+	s.probeWG.Wait()
 }
 
 // tokenTag is the hash tag of every key about one token.
 func tokenTag(token string) string {
-	h := sha256.Sum256([]byte("lwa/v1/token\x00" + token))
+	h := sha256.Sum256([]byte("lwa/v2/token\x00" + token))
 	return "{" + hex.EncodeToString(h[:]) + "}"
 }
 
 func userRecordKey(uk userKey) string { return "u:{" + hex.EncodeToString(uk[:]) + "}" }
 
-// record is an entry as sealed in the store.
-type record struct {
-	Kind      string  `json:"k"` // "v" verified, "r" rejected
-	Profile   Profile `json:"p"`
-	ClientID  string  `json:"c,omitempty"`
-	IssuedAt  int64   `json:"i,omitempty"` // Unix seconds
-	ExpiresAt int64   `json:"x"`           // Unix nanoseconds: the token's expiry, or the rejection's
-	Trust     int64   `json:"t"`           // Unix nanoseconds: trusted before
-	Reject    string  `json:"e,omitempty"` // the rejection's row
+// errSkipped is a call not made: the tier is in its backoff.
+var errSkipped = errors.New("lwa: shared cache skipped after a failure")
+
+// state is the tier's health for the Observer.
+func (s *sharedTier) state() observe.SharedState {
+	if s.backoffUntil.Load() != 0 {
+		return observe.SharedBackoff
+	}
+	return observe.SharedHealthy
 }
 
-const sealVersion = 1
-
-func sealAEAD(token string) cipher.AEAD {
-	k, err := hkdf.Key(sha256.New, []byte(token), nil, "lwa/v1/seal", 32)
-	if err != nil {
-		panic(err) // 32 bytes of SHA-256 HKDF cannot fail
+// do makes one call to the store unless the tier is in its backoff (force
+// makes it anyway), and reports it.
+func (s *sharedTier) do(ctx context.Context, op observe.SharedOp, force bool, call func() error) error {
+	if !force && s.backoffUntil.Load() != 0 {
+		s.observeCall(ctx, op, observe.SharedSkipped, 0)
+		return errSkipped
 	}
-	block, err := aes.NewCipher(k)
+	start := time.Now()
+	err := call()
+	outcome := observe.SharedOK
 	if err != nil {
-		panic(err)
+		outcome = observe.SharedError
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			outcome = observe.SharedTimeout
+		}
+		s.trouble(err)
+	} else if force {
+		s.fine()
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		panic(err)
-	}
-	return aead
+	s.observeCall(ctx, op, outcome, time.Since(start))
+	return err
 }
 
-func seal(token, storageKey string, r *record) []byte {
-	plain, err := json.Marshal(r)
-	if err != nil {
-		return nil
+func (s *sharedTier) observeCall(ctx context.Context, op observe.SharedOp, o observe.SharedOutcome, d time.Duration) {
+	if s.v.obs != nil {
+		s.v.obs.SharedCall(ctx, observe.SharedCallEvent{Op: op, Outcome: o, Duration: d})
 	}
-	aead := sealAEAD(token)
-	out := make([]byte, 1+aead.NonceSize(), 1+aead.NonceSize()+len(plain)+aead.Overhead())
-	out[0] = sealVersion
-	if _, err := rand.Read(out[1:]); err != nil {
-		return nil
-	}
-	return aead.Seal(out, out[1:], plain, []byte(storageKey))
 }
 
-func unseal(token, storageKey string, val []byte) (*record, bool) {
-	aead := sealAEAD(token)
-	n := aead.NonceSize()
-	if len(val) < 1+n || val[0] != sealVersion {
-		return nil, false
-	}
-	plain, err := aead.Open(nil, val[1:1+n], val[1+n:], []byte(storageKey))
-	if err != nil {
-		return nil, false
-	}
-	var r record
-	if json.Unmarshal(plain, &r) != nil || (r.Kind != "v" && r.Kind != "r") {
-		return nil, false
-	}
-	return &r, true
+func (s *sharedTier) get(ctx context.Context, keys ...string) ([][]byte, error) {
+	var vals [][]byte
+	err := s.do(ctx, observe.SharedGet, false, func() error {
+		var err error
+		vals, err = s.c.Get(ctx, keys...)
+		if err == nil && len(vals) != len(keys) {
+			err = errors.New("lwa: shared cache answered the wrong number of values")
+		}
+		return err
+	})
+	return vals, err
 }
 
-// rejectionKinds name the rows a sealed rejection may carry.
-var rejectionKinds = map[string]error{
-	"invalid_token": ErrInvalidToken, "insufficient_scope": ErrInsufficientScope, "not_found": ErrNotOurToken,
+// forged reports a value or message that does not authenticate.
+func (s *sharedTier) forged(ctx context.Context, o opened, f observe.Forgery) {
+	if s.v.obs != nil {
+		if o == openUnreadable {
+			f = observe.Unreadable
+		}
+		s.v.obs.SharedForgery(ctx, f)
+	}
+}
+
+// trouble enters the backoff after a failed call, logging the change once,
+// and starts the background probe.
+func (s *sharedTier) trouble(err error) {
+	until := time.Now().Add(backoffMin).UnixNano()
+	if s.backoffUntil.CompareAndSwap(0, until) {
+		s.v.log.LogAttrs(context.Background(), slog.LevelWarn,
+			"lwa: shared cache unavailable; verifying with the local tier and Amazon until it answers again",
+			slog.String("error", err.Error()))
+	}
+	if s.probing.CompareAndSwap(false, true) {
+		s.probeWG.Add(1)
+		go s.probe()
+	}
+}
+
+// fine leaves the backoff, logging the change once.
+func (s *sharedTier) fine() {
+	if s.backoffUntil.Swap(0) != 0 {
+		s.v.log.LogAttrs(context.Background(), slog.LevelWarn, "lwa: shared cache available again")
+	}
+}
+
+// probe asks the store, in the background, until it answers: then the tier
+// is used again.
+func (s *sharedTier) probe() {
+	defer s.probeWG.Done()
+	defer s.probing.Store(false)
+	wait := backoffMin
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.v.closing:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.v.cfg.timeout)
+		_, err := s.c.Get(ctx, "lwa:probe")
+		cancel()
+		if err == nil {
+			s.fine()
+			return
+		}
+		wait = min(2*wait, backoffMax)
+		s.backoffUntil.Store(time.Now().Add(wait).UnixNano())
+		t.Reset(wait)
+	}
+}
+
+// complete reports whether this replica heard every customer revocation
+// that can still matter: it has been subscribed without a break for longer
+// than a token lives (plus the skew margin and a minute).
+func (s *sharedTier) complete() bool {
+	since := s.syncedSince.Load()
+	return since != 0 && time.Since(time.Unix(0, since)) > maxTokenLifetime+revocationSkew+time.Minute
+}
+
+// tag returns the flight's token's hash tag, computed once.
+func (f *flight) tag() string {
+	if f.storeTag == "" {
+		f.storeTag = tokenTag(f.token)
+	}
+	return f.storeTag
 }
 
 // lookup asks the store about a token the local tier missed. ok reports
 // whether it settled the token (an entry or a rejection).
-func (s *sharedTier) lookup(f *flight, token, tag string, key cacheKey) (*entry, *Error, bool) {
-	vals, err := s.c.Get(f.ctx, tag+":e", tag+":r")
-	if err != nil || len(vals) != 2 {
-		s.trouble(err)
-		s.v.observeLookup(f.ctx, TierShared, LookupMiss)
+func (s *sharedTier) lookup(f *flight) (*entry, *Error, bool) {
+	tag := f.tag()
+	vals, err := s.get(f.ctx, tag+":e", tag+":r", tag+":f")
+	if err != nil {
+		s.v.observeLookup(f.ctx, observe.TierShared, observe.LookupMiss)
 		return nil, nil, false
 	}
-	s.fine()
-	return s.decide(f, token, key, tag, vals[0], vals[1])
+	return s.decide(f, vals[0], vals[1], vals[2])
 }
 
-// decide turns what the store holds about a token into an answer.
-func (s *sharedTier) decide(f *flight, token string, key cacheKey, tag string, val, revoked []byte) (*entry, *Error, bool) {
-	ctx, v := f.ctx, s.v
-	if len(revoked) == 8 {
-		v.revoked.addToken(key, time.Unix(0, int64(binary.BigEndian.Uint64(revoked))))
-		v.observeLookup(ctx, TierShared, LookupRejectedHit)
-		return nil, errRevoked(), true
+// decide turns what the store holds about a token (its entry, revocation
+// record and forget tombstone) into this Verifier's answer.
+func (s *sharedTier) decide(f *flight, val, revoked, forgotten []byte) (*entry, *Error, bool) {
+	ctx, v, tag := f.ctx, s.v, f.tag()
+	now := time.Now().UnixNano()
+	miss := func() (*entry, *Error, bool) {
+		v.observeLookup(ctx, observe.TierShared, observe.LookupMiss)
+		return nil, nil, false
+	}
+	rejected := func(err *Error) (*entry, *Error, bool) {
+		v.observeLookup(ctx, observe.TierShared, observe.LookupRejectedHit)
+		return nil, err, true
+	}
+	if revoked != nil {
+		until, _, o := s.keys.openInstant(tag+":r", revoked)
+		if o != openOK {
+			s.forged(ctx, o, observe.ForgedValue) // ignored: whoever can write can delete
+		} else if now < until {
+			v.revokeLocal(f.key, time.Unix(0, until))
+			return rejected(errRevoked())
+		}
+	}
+	var forgetAt int64
+	if forgotten != nil {
+		t, _, o := s.keys.openInstant(tag+":f", forgotten)
+		if o != openOK {
+			s.forged(ctx, o, observe.ForgedValue)
+		} else {
+			forgetAt = t
+		}
 	}
 	if val == nil {
-		v.observeLookup(ctx, TierShared, LookupMiss)
-		return nil, nil, false
+		return miss()
 	}
-	r, ok := unseal(token, tag+":e", val)
-	now := time.Now().UnixNano()
-	if !ok || now >= r.Trust {
-		v.observeLookup(ctx, TierShared, LookupMiss)
-		return nil, nil, false
+	r, o := s.keys.open(f.token, tag+":e", val)
+	if o != openOK {
+		s.forged(ctx, o, observe.ForgedValue)
+		return miss()
+	}
+	if forgetAt != 0 && r.At <= forgetAt+int64(revocationSkew) {
+		return miss() // verified before a Forget (the margin allows for clocks)
 	}
 	if r.Kind == "r" {
 		kind, known := rejectionKinds[r.Reject]
-		if !known {
-			v.observeLookup(ctx, TierShared, LookupMiss)
-			return nil, nil, false
+		if !known || now >= r.At+int64(v.cfg.negativeTTL) {
+			return miss()
 		}
-		v.observeLookup(ctx, TierShared, LookupRejectedHit)
 		err := newError(kind, descriptionOf(kind), nil)
-		v.rememberRejection(f, key, err)
-		return nil, err, true
+		v.rememberRejection(f, err)
+		return rejected(err)
 	}
-	trust := time.Duration(r.Trust - now)
+	fa := &fact{userID: r.UserID, aud: r.Aud, appID: r.AppID, iat: r.Iat, exp: r.Exp, at: r.At, profile: r.Profile}
+	if fa.userID == "" || (fa.profile != nil && fa.profile.UserID != fa.userID) {
+		return miss()
+	}
+	until := r.At + int64(v.cfg.cacheTTL)
+	if r.Exp != 0 {
+		until = min(until, time.Unix(r.Exp, 0).UnixNano())
+	}
+	trust := time.Duration(until - now)
+	if trust <= 0 {
+		return miss()
+	}
 	if f.refresh && v.cfg.refreshAhead > 0 && float64(trust) < float64(v.cfg.cacheTTL)*v.cfg.refreshAhead {
-		v.observeLookup(ctx, TierShared, LookupMiss) // due for a refresh fleet-wide
-		return nil, nil, false
+		return miss() // due for a refresh fleet-wide
 	}
-	e := &entry{profile: r.Profile, clientID: v.clientID(r.ClientID), issued: r.IssuedAt, expires: r.ExpiresAt / int64(time.Second)}
-	if e.clientID == "" { // written by a replica that accepts other client IDs
-		v.observeLookup(ctx, TierShared, LookupMiss)
-		return nil, nil, false
+	e, err := v.decide(fa)
+	if err != nil {
+		v.rememberRejection(f, err)
+		return rejected(err)
 	}
-	if err := s.checkUser(ctx, e); err != nil {
-		v.observeLookup(ctx, TierShared, LookupRejectedHit)
-		return nil, err, true
+	if e == nil {
+		return miss() // another app's token as far as the writer knew; this Verifier needs the profile
 	}
-	v.setTrust(e, trust, time.Duration(r.ExpiresAt-now))
-	v.remember(f, key, e)
-	v.observeLookup(ctx, TierShared, LookupHit)
+	if err := v.revokedNow(f, e); err != nil {
+		return rejected(err)
+	}
+	if !s.complete() {
+		switch err, ok := s.userRevoked(ctx, e); {
+		case !ok:
+			return miss() // the customer's revocation record could not be read: not a hit
+		case err != nil:
+			return rejected(err)
+		}
+	}
+	left := time.Duration(math64(r.Exp, now))
+	v.setTrust(e, trust, left)
+	v.remember(f, e)
+	v.observeLookup(ctx, observe.TierShared, observe.LookupHit)
 	return e, nil, true
+}
+
+// math64 is how long until the Unix second exp, from now (Unix ns); a long
+// time when exp is 0.
+func math64(exp, now int64) int64 {
+	if exp == 0 {
+		return int64(100 * 365 * 24 * time.Hour)
+	}
+	return time.Unix(exp, 0).UnixNano() - now
+}
+
+// userRevoked reads the revocation record of e's customer. ok is false
+// when it could not be read.
+func (s *sharedTier) userRevoked(ctx context.Context, e *entry) (*Error, bool) {
+	name := userRecordKey(e.user)
+	vals, err := s.get(ctx, name)
+	if err != nil {
+		return nil, false
+	}
+	if vals[0] == nil {
+		return nil, true
+	}
+	cutoff, _, o := s.keys.openInstant(name, vals[0])
+	if o != openOK {
+		s.forged(ctx, o, observe.ForgedValue)
+		return nil, true
+	}
+	s.v.revokeUserLocal(e.user, cutoff)
+	if issuedBy(e, cutoff) {
+		return errRevoked(), true
+	}
+	return nil, true
+}
+
+// checkUser rejects a token Amazon just verified whose customer was
+// revoked after it was issued, by this replica's knowledge or the store's.
+// When the store cannot be read, what this replica heard is all it knows:
+// Redis trouble never fails a request.
+func (s *sharedTier) checkUser(ctx context.Context, f *flight, e *entry) *Error {
+	if err := s.v.revokedNow(f, e); err != nil {
+		return err
+	}
+	err, _ := s.userRevoked(ctx, e)
+	return err
+}
+
+// rejectionKinds name the rows a sealed rejection may carry: Amazon's own.
+var rejectionKinds = map[string]error{
+	CodeInvalidToken: ErrInvalidToken, CodeInsufficientScope: ErrInsufficientScope,
 }
 
 // descriptionOf is the fixed description of a remembered rejection.
@@ -201,13 +378,13 @@ func descriptionOf(kind error) string {
 }
 
 // await takes the fleet-wide lock on a token, or waits for the replica that
-// holds it to store its answer. ok reports an answer found; held that this
-// replica holds the lock and must ask Amazon, then unlock.
-func (s *sharedTier) await(ctx context.Context, f *flight, token, tag string, key cacheKey) (e *entry, err *Error, ok, held bool) {
+// holds it to store Amazon's answer. ok reports an answer found; held that
+// this replica holds the lock and must ask Amazon, then unlock.
+func (s *sharedTier) await(ctx context.Context, f *flight) (e *entry, err *Error, ok, held bool) {
+	tag := f.tag()
 	lock := tag + ":l"
-	got, lerr := s.c.SetNX(ctx, lock, []byte{1}, s.v.cfg.timeout)
+	got, lerr := s.setNX(ctx, lock)
 	if lerr != nil {
-		s.trouble(lerr)
 		return nil, nil, false, false // ask Amazon ourselves
 	}
 	if got {
@@ -221,18 +398,17 @@ func (s *sharedTier) await(ctx context.Context, f *flight, token, tag string, ke
 			return nil, nil, false, false
 		case <-t.C:
 		}
-		vals, gerr := s.c.Get(ctx, tag+":e", tag+":r", lock)
-		if gerr != nil || len(vals) != 3 {
-			s.trouble(gerr)
+		vals, gerr := s.get(ctx, tag+":e", tag+":r", tag+":f", lock)
+		if gerr != nil {
 			return nil, nil, false, false
 		}
 		if vals[0] != nil || vals[1] != nil {
-			if e, err, ok := s.decide(f, token, key, tag, vals[0], vals[1]); ok {
+			if e, err, ok := s.decide(f, vals[0], vals[1], vals[2]); ok {
 				return e, err, true, false
 			}
 		}
-		if vals[2] == nil { // the holder gave up (or died): take over
-			got, lerr = s.c.SetNX(ctx, lock, []byte{1}, s.v.cfg.timeout)
+		if vals[3] == nil { // the holder gave up (or died): take over
+			got, lerr = s.setNX(ctx, lock)
 			if lerr != nil || got {
 				return nil, nil, false, lerr == nil
 			}
@@ -240,12 +416,21 @@ func (s *sharedTier) await(ctx context.Context, f *flight, token, tag string, ke
 	}
 }
 
-func (s *sharedTier) unlock(tag string) {
+func (s *sharedTier) setNX(ctx context.Context, key string) (bool, error) {
+	var got bool
+	err := s.do(ctx, observe.SharedSetNX, false, func() error {
+		var err error
+		got, err = s.c.SetNX(ctx, key, []byte{1}, s.v.cfg.timeout)
+		return err
+	})
+	return got, err
+}
+
+func (s *sharedTier) unlock(f *flight) {
 	ctx, cancel := s.bounded()
 	defer cancel()
-	if err := s.c.Delete(ctx, tag+":l"); err != nil {
-		s.trouble(err)
-	}
+	key := f.tag() + ":l"
+	_ = s.do(ctx, observe.SharedDelete, false, func() error { return s.c.Delete(ctx, key) })
 }
 
 // bounded is the context of a write that no request waits for.
@@ -253,166 +438,129 @@ func (s *sharedTier) bounded() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), s.v.cfg.timeout)
 }
 
-// store writes a verified entry for the rest of its trust.
-func (s *sharedTier) store(ctx context.Context, token, tag string, e *entry) {
-	now := time.Now()
-	left := time.Until(time.Unix(e.expires, 0))
-	if e.expires == 0 {
-		left = s.v.cfg.cacheTTL
-	}
-	trust := min(s.v.cfg.cacheTTL, left)
-	if trust <= 0 {
-		return
-	}
-	r := &record{Kind: "v", Profile: e.profile, ClientID: e.clientID, IssuedAt: e.issued,
-		ExpiresAt: now.Add(left).UnixNano(), Trust: now.Add(trust).UnixNano()}
-	key := tag + ":e"
-	if val := seal(token, key, r); val != nil {
-		if err := s.c.Set(ctx, key, val, trust); err != nil {
-			s.trouble(err)
-		}
-	}
+func (s *sharedTier) set(ctx context.Context, force bool, key string, val []byte, ttl time.Duration) error {
+	return s.do(ctx, observe.SharedSet, force, func() error { return s.c.Set(ctx, key, val, ttl) })
 }
 
-// storeRejection writes one of Amazon's documented rejections for the
-// negative cache's TTL.
-func (s *sharedTier) storeRejection(ctx context.Context, token, tag string, err *Error) {
-	ttl := s.v.cfg.negativeTTL
+// storeFact writes Amazon's facts about a token for as long as this
+// Verifier would trust them.
+func (s *sharedTier) storeFact(ctx context.Context, f *flight, fa *fact) {
+	ttl := s.v.cfg.cacheTTL
+	if fa.exp != 0 {
+		ttl = min(ttl, time.Until(time.Unix(fa.exp, 0)))
+	}
 	if ttl <= 0 {
 		return
 	}
-	now := time.Now()
-	r := &record{Kind: "r", Reject: err.Code, ExpiresAt: now.Add(ttl).UnixNano(), Trust: now.Add(ttl).UnixNano()}
-	key := tag + ":e"
-	if val := seal(token, key, r); val != nil {
-		if serr := s.c.Set(ctx, key, val, ttl); serr != nil {
-			s.trouble(serr)
-		}
-	}
+	r := &record{Kind: "f", UserID: fa.userID, Aud: fa.aud, AppID: fa.appID, Iat: fa.iat, Exp: fa.exp, At: fa.at, Profile: fa.profile}
+	s.store(ctx, f, r, ttl)
 }
 
-// checkUser rejects an entry whose customer was revoked after the token was
-// issued, by this replica's knowledge or the store's.
-func (s *sharedTier) checkUser(ctx context.Context, e *entry) *Error {
-	if err := s.v.revoked.check(e); err != nil {
-		return err
-	}
-	uk := userKeyOf(e.profile.UserID)
-	vals, err := s.c.Get(ctx, userRecordKey(uk))
-	if err != nil || len(vals) != 1 {
-		s.trouble(err)
-		return nil // what this replica heard is all it knows
-	}
-	if len(vals[0]) == 8 {
-		cutoff := int64(binary.BigEndian.Uint64(vals[0]))
-		s.v.revoked.addUser(uk, cutoff)
-		if issuedBy(e, cutoff) {
-			return errRevoked()
-		}
-	}
-	return nil
-}
-
-// Messages between replicas: a type byte, a 32-byte hash, 8 bytes of time.
-const (
-	msgForget     = 'f' // the local key of a forgotten token
-	msgRevoke     = 'r' // the local key of a revoked token, its expiry
-	msgRevokeUser = 'u' // a customer's user key, the cutoff
-	msgLen        = 1 + sha256.Size + 8
-)
-
-func message(kind byte, hash [sha256.Size]byte, t int64) []byte {
-	m := make([]byte, msgLen)
-	m[0] = kind
-	copy(m[1:], hash[:])
-	binary.BigEndian.PutUint64(m[1+sha256.Size:], uint64(t))
-	return m
-}
-
-func (s *sharedTier) onMessage(m []byte) {
-	if len(m) != msgLen {
+// storeRejection writes one of Amazon's own rejections for the negative
+// cache's TTL.
+func (s *sharedTier) storeRejection(ctx context.Context, f *flight, err *Error) {
+	if _, amazons := rejectionKinds[err.Code]; !amazons || s.v.cfg.negativeTTL <= 0 {
 		return
 	}
-	var h [sha256.Size]byte
-	copy(h[:], m[1:])
-	t := int64(binary.BigEndian.Uint64(m[1+sha256.Size:]))
-	switch m[0] {
-	case msgForget:
-		s.v.forgetLocal(h)
-	case msgRevoke:
-		s.v.revoked.addToken(h, time.Unix(0, t))
-		s.v.forgetLocal(h)
-	case msgRevokeUser:
-		s.v.revoked.addUser(h, t)
-		s.v.dropUser(h, t)
+	s.store(ctx, f, &record{Kind: "r", Reject: err.Code, At: time.Now().UnixNano()}, s.v.cfg.negativeTTL)
+}
+
+func (s *sharedTier) store(ctx context.Context, f *flight, r *record, ttl time.Duration) {
+	name := f.tag() + ":e"
+	if val := s.keys.seal(f.token, name, r); val != nil {
+		_ = s.set(ctx, false, name, val, ttl)
 	}
+}
+
+// Kinds of messages between replicas.
+const (
+	msgForget     = 'f' // the local key of a forgotten token
+	msgRevoke     = 'r' // the local key of a revoked token, until when
+	msgRevokeUser = 'u' // a customer's user key, the cutoff
+)
+
+func (s *sharedTier) publish(ctx context.Context, kind byte, hash [sha256.Size]byte, t int64) error {
+	msg := s.keys.signMessage(message{kind: kind, hash: hash, t: t, sent: time.Now().UnixNano(), sender: s.id})
+	return s.do(ctx, observe.SharedPublish, true, func() error { return s.c.Publish(ctx, msg) })
+}
+
+func (s *sharedTier) onMessage(raw []byte) {
+	ctx := context.Background()
+	m, o := s.keys.openMessage(raw)
+	if o != openOK {
+		s.forged(ctx, o, observe.ForgedMessage)
+		return
+	}
+	if m.sender == s.id {
+		return // applied before it was sent
+	}
+	var kind observe.RevocationKind
+	switch m.kind {
+	case msgForget:
+		kind = observe.RevokeForget
+		s.v.forgetLocal(m.hash, false)
+	case msgRevoke:
+		kind = observe.RevokeToken
+		s.v.revokeLocal(m.hash, time.Unix(0, m.t))
+	case msgRevokeUser:
+		kind = observe.RevokeUser
+		s.v.revokeUserLocal(m.hash, m.t)
+	default:
+		s.forged(ctx, openUnreadable, observe.ForgedMessage)
+		return
+	}
+	s.v.observeRevocation(kind, time.Since(time.Unix(0, m.sent)), true)
 }
 
 // onReset drops the local tier: invalidations may have been missed while
-// the subscription was down.
+// the subscription was down; and customer revocations are read from the
+// store again for a token's lifetime.
 func (s *sharedTier) onReset() {
 	if s.resets.Add(1) > 1 {
 		s.v.log.LogAttrs(context.Background(), slog.LevelWarn,
 			"lwa: shared cache subscription re-established; dropping the local tier, which may have missed invalidations")
 	}
+	s.syncedSince.Store(time.Now().UnixNano())
 	s.v.cache.clear()
 }
 
-// forget drops a token from the store and tells every replica.
+// forget drops a token from the store, leaves a tombstone that outlives
+// any entry a verification under way may still write, and tells every
+// replica.
 func (s *sharedTier) forget(token string, key cacheKey) {
 	ctx, cancel := s.bounded()
 	defer cancel()
-	err := errors.Join(s.c.Delete(ctx, tokenTag(token)+":e"), s.c.Publish(ctx, message(msgForget, key, 0)))
-	if err != nil {
-		s.trouble(err)
-	}
+	tag := tokenTag(token)
+	now := time.Now().UnixNano()
+	_ = errors.Join(
+		s.set(ctx, true, tag+":f", s.keys.signInstant(tag+":f", now, now), s.v.cfg.cacheTTL+revocationSkew+time.Second),
+		s.do(ctx, observe.SharedDelete, true, func() error { return s.c.Delete(ctx, tag+":e") }),
+		s.publish(ctx, msgForget, key, 0),
+	)
 }
 
 func (s *sharedTier) revoke(ctx context.Context, token string, key cacheKey, until time.Time) error {
 	tag := tokenTag(token)
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(until.UnixNano()))
 	ttl := max(time.Until(until), time.Second)
 	err := errors.Join(
-		s.c.Set(ctx, tag+":r", b[:], ttl),
-		s.c.Delete(ctx, tag+":e"),
-		s.c.Publish(ctx, message(msgRevoke, key, until.UnixNano())),
+		s.set(ctx, true, tag+":r", s.keys.signInstant(tag+":r", until.UnixNano(), time.Now().UnixNano()), ttl),
+		s.do(ctx, observe.SharedDelete, true, func() error { return s.c.Delete(ctx, tag+":e") }),
+		s.publish(ctx, msgRevoke, key, until.UnixNano()),
 	)
 	if err != nil {
-		s.trouble(err)
 		return newError(ErrUpstream, "the revocation did not reach the shared cache; other replicas may still accept the token", err)
 	}
 	return nil
 }
 
 func (s *sharedTier) revokeUser(ctx context.Context, uk userKey, cutoff int64) error {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(cutoff))
+	name := userRecordKey(uk)
 	err := errors.Join(
-		s.c.Set(ctx, userRecordKey(uk), b[:], maxTokenLifetime+time.Minute),
-		s.c.Publish(ctx, message(msgRevokeUser, uk, cutoff)),
+		s.set(ctx, true, name, s.keys.signInstant(name, cutoff, time.Now().UnixNano()), maxTokenLifetime+revocationSkew+time.Minute),
+		s.publish(ctx, msgRevokeUser, uk, cutoff),
 	)
 	if err != nil {
-		s.trouble(err)
 		return newError(ErrUpstream, "the revocation did not reach the shared cache; other replicas may still accept the customer's tokens", err)
 	}
 	return nil
-}
-
-// trouble logs the shared cache going bad, once per change of state.
-func (s *sharedTier) trouble(err error) {
-	if err == nil {
-		err = errors.New("unexpected answer")
-	}
-	if s.healthy.CompareAndSwap(true, false) {
-		s.v.log.LogAttrs(context.Background(), slog.LevelWarn,
-			"lwa: shared cache unavailable; verifying with the local tier and Amazon", slog.String("error", err.Error()))
-	}
-}
-
-// fine logs the shared cache coming back, once.
-func (s *sharedTier) fine() {
-	if s.healthy.CompareAndSwap(false, true) {
-		s.v.log.LogAttrs(context.Background(), slog.LevelWarn, "lwa: shared cache available again")
-	}
 }

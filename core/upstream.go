@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // userAgent identifies the library to Amazon.
@@ -74,7 +76,7 @@ func (v *Verifier) call(ctx context.Context, endpoint, rawURL, token string) ans
 	if v.obs == nil {
 		return v.get(ctx, endpoint, rawURL, token)
 	}
-	c := UpstreamCall{Endpoint: endpoint, Method: http.MethodGet, URL: redactURL(rawURL)}
+	c := observe.UpstreamCall{Endpoint: endpoint, Method: http.MethodGet, URL: redactURL(rawURL)}
 	if u, err := url.Parse(c.URL); err == nil {
 		c.ServerAddress = u.Hostname()
 		c.ServerPort, _ = strconv.Atoi(u.Port())
@@ -88,7 +90,7 @@ func (v *Verifier) call(ctx context.Context, endpoint, rawURL, token string) ans
 	start := time.Now()
 	ctx = v.obs.UpstreamStart(ctx, c)
 	a := v.get(ctx, endpoint, rawURL, token)
-	ev := UpstreamEvent{UpstreamCall: c, StatusCode: a.status, Duration: time.Since(start)}
+	ev := observe.UpstreamEvent{UpstreamCall: c, StatusCode: a.status, Duration: time.Since(start)}
 	if a.err != nil && !cacheable(a.err) {
 		ev.ErrorType = a.errorType()
 		if errors.Is(ctx.Err(), context.Canceled) {

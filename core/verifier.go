@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // Verifier checks Login with Amazon access tokens: it asks Amazon's
@@ -22,14 +24,20 @@ type Verifier struct {
 	client       *http.Client
 	transport    *http.Transport // ours, closed by Close; nil with WithHTTPClient
 	cache        *caches
-	slots        chan struct{} // bounds concurrent upstream verifications
 	log          *slog.Logger
 	obs          Observer // nil when none
 	detach       func()
 
 	mu      sync.Mutex
 	flights map[cacheKey]*flight // verifications under way, by token
-	pending int                  // flights waiting for a slot
+	pending int                  // flights without a slot yet
+	running int                  // flights holding a slot (WithConcurrency)
+	queue   []*flight            // flights waiting for a slot, in order; skipped when no longer queued
+
+	// revMu orders revocations (write) against storing entries (read): a
+	// Forget, Revoke or RevokeUser either drops an entry or keeps it from
+	// being stored.
+	revMu sync.RWMutex
 
 	revoked *revocations
 	shared  *sharedTier // nil without WithSharedCache
@@ -56,12 +64,11 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 		tokeninfoURL: c.endpoint + "/auth/o2/tokeninfo?access_token=",
 		profileURL:   c.endpoint + "/user/profile",
 		cache:        cs,
-		slots:        make(chan struct{}, c.maxConcurrent),
 		log:          c.logger,
 		obs:          c.observer,
 		flights:      make(map[cacheKey]*flight),
 		revoked:      newRevocations(),
-		breaker:      newBreaker(c),
+		breaker:      newBreaker(c, observeBreaker(c.observer)),
 		closing:      make(chan struct{}),
 	}
 	if c.httpClient != nil {
@@ -69,11 +76,11 @@ func NewVerifier(opts ...Option) (*Verifier, error) {
 	} else {
 		v.client, v.transport = newDefaultClient(c.maxConcurrent)
 	}
-	if v.obs != nil {
-		v.detach = v.obs.Attach(v.cache.stats)
-	}
 	if c.shared != nil {
-		v.shared = newSharedTier(v, c.shared)
+		v.shared = newSharedTier(v, c.shared, c.sharedKeys)
+	}
+	if v.obs != nil {
+		v.detach = v.obs.Attach(v.stats)
 	}
 	return v, nil
 }
@@ -89,6 +96,7 @@ func (v *Verifier) Close() error {
 		if v.shared != nil {
 			v.shared.close()
 		}
+		v.endQueued()
 		v.bg.Wait()
 		v.cache.close()
 		if v.transport != nil {
@@ -99,6 +107,33 @@ func (v *Verifier) Close() error {
 		}
 	})
 	return nil
+}
+
+// endQueued ends the flights waiting for a slot: the Verifier is closing.
+func (v *Verifier) endQueued() {
+	v.mu.Lock()
+	var queued []*flight
+	for _, f := range v.queue {
+		if f != nil && v.unqueueLocked(f) {
+			queued = append(queued, f)
+		}
+	}
+	v.queue = nil
+	v.mu.Unlock()
+	for _, f := range queued {
+		v.observeWaiting(f, -1)
+		v.finish(f, nil, newError(ErrUpstreamUnavailable, "the verifier is closing", nil))
+	}
+}
+
+// stats reports the Verifier's state to the Observer.
+func (v *Verifier) stats() observe.Stats {
+	s := v.cache.stats()
+	s.Breaker = v.breaker.state()
+	if v.shared != nil {
+		s.Shared = v.shared.state()
+	}
+	return s
 }
 
 // ClientIDs returns the accepted audiences.
@@ -146,7 +181,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*entry, error) {
 	key := keyOf(token)
 	if e, refresh, ok := v.cache.get(key); ok {
 		if v.obs != nil {
-			v.obs.CacheLookup(ctx, CacheEvent{Tier: TierLocal, Result: LookupHit})
+			v.obs.CacheLookup(ctx, observe.CacheEvent{Tier: observe.TierLocal, Result: observe.LookupHit})
 		}
 		if refresh {
 			v.refreshAhead(ctx, token, key, e)
@@ -165,20 +200,20 @@ func (v *Verifier) verifyCold(ctx context.Context, token string, key cacheKey) (
 		return nil, newError(ErrInvalidToken, "a refresh token is not an access token", nil)
 	}
 	if v.revoked.token(key) {
-		v.observeLookup(ctx, TierLocal, LookupRejectedHit)
+		v.observeLookup(ctx, observe.TierLocal, observe.LookupRejectedHit)
 		return nil, errRevoked()
 	}
 	if err, ok := v.cache.rejected(key); ok {
-		v.observeLookup(ctx, TierLocal, LookupRejectedHit)
+		v.observeLookup(ctx, observe.TierLocal, observe.LookupRejectedHit)
 		return nil, err
 	}
-	v.observeLookup(ctx, TierLocal, LookupMiss)
+	v.observeLookup(ctx, observe.TierLocal, observe.LookupMiss)
 	return v.join(ctx, token, key)
 }
 
-func (v *Verifier) observeLookup(ctx context.Context, tier Tier, r LookupResult) {
+func (v *Verifier) observeLookup(ctx context.Context, tier observe.Tier, r observe.LookupResult) {
 	if v.obs != nil {
-		v.obs.CacheLookup(ctx, CacheEvent{Tier: tier, Result: r})
+		v.obs.CacheLookup(ctx, observe.CacheEvent{Tier: tier, Result: r})
 	}
 }
 

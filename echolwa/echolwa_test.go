@@ -36,11 +36,18 @@ func serve(t testing.TB, s conformance.Setup) string {
 		}
 		if s.OnError != nil {
 			cfg.ErrorHandler = func(c echo.Context, e *core.Error) error {
-				status, body := s.OnError(e)
-				if status == 0 {
+				ans := s.OnError(e)
+				if ans.Flush {
+					c.Response().Flush()
+				}
+				if ans.Hijack {
+					conformance.AnswerHTTP(c.Response(), ans)
 					return nil
 				}
-				return c.String(status, body)
+				if ans.Status == 0 {
+					return nil
+				}
+				return c.String(ans.Status, ans.Body)
 			}
 		}
 		mw = echolwa.New(s.Verifier, cfg)
@@ -48,8 +55,11 @@ func serve(t testing.TB, s conformance.Setup) string {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Any(conformance.Path, func(c echo.Context) error {
-		p, ok := echolwa.Profile(c)
-		return c.JSONBlob(http.StatusOK, s.Reply(c.Request().Context(), p, ok))
+		g := conformance.Got{Request: c.Request().Context()}
+		g.Profile, g.ProfileOK = echolwa.Profile(c)
+		g.Token, g.TokenOK = echolwa.Token(c)
+		g.Info, g.InfoOK = echolwa.TokenInfo(c)
+		return c.JSONBlob(http.StatusOK, s.Reply(g))
 	}, mw)
 	ts := httptest.NewServer(e)
 	t.Cleanup(ts.Close)
@@ -123,7 +133,7 @@ func TestDefaultHTTPErrorHandler(t *testing.T) {
 	want.Description = body.Description
 	assert.Equal(t, http.StatusBadRequest, w.Code)
 	assert.Equal(t, string(want.Body())+"\n", w.Body.String())
-	assert.Equal(t, core.ContentTypeJSON, w.Header().Get("Content-Type"))
+	assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
 	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 	assert.Equal(t, want.WWWAuthenticate(), w.Header().Get("WWW-Authenticate"))
 	assert.Contains(t, w.Header().Get("WWW-Authenticate"), `Bearer error="invalid_token"`)
@@ -156,7 +166,7 @@ func TestProfileWithoutMiddleware(t *testing.T) {
 	c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), httptest.NewRecorder())
 	_, ok := echolwa.Profile(c)
 	assert.False(t, ok)
-	c.Set(echolwa.ProfileKey, "not a profile")
+	c.Set(core.ContextKey, "not a profile")
 	_, ok = echolwa.Profile(c)
 	assert.False(t, ok)
 }

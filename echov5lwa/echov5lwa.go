@@ -1,21 +1,31 @@
 // Package echov5lwa protects Echo v5 routes with Login with Amazon (LWA)
-// access tokens. For Echo v4, use package echolwa.
+// access tokens. For Echo v4, use package echolwa. Import it next to Echo
+// v5 as is; both packages are named for their Echo major:
+//
+//	import (
+//		"github.com/labstack/echo/v5"
+//
+//		"github.com/go-lwa/lwa/echov5lwa"
+//	)
 //
 // Its middleware reads the request's token (Authorization: Bearer,
-// x-amz-access-token or the access_token query parameter), verifies it with
-// a core.Verifier, and stores the customer's profile both in the
-// *echo.Context (under ProfileKey) and in c.Request().Context(), so that
-// code which only takes a context.Context can call core.FromContext.
+// x-amz-access-token or the access_token query parameter, plus the custom
+// headers and cookies of core.WithTokenHeader and core.WithTokenCookie),
+// verifies it with a core.Verifier, and stores the request's credentials
+// both in the *echo.Context (under core.ContextKey) and in
+// c.Request().Context(), so that code which only takes a context.Context
+// can call core.FromContext.
 //
 // A rejection is returned to Echo's HTTPErrorHandler as an error that
 // errors.As finds as a *core.Error and as an echo.HTTPStatusCoder whose
 // JSON form is the error table's body: Echo v5's default HTTPErrorHandler
 // answers with the table's status and body, and a custom HTTPErrorHandler
-// gets at the *core.Error with errors.As. The middleware sets no response
-// header before the HTTPErrorHandler runs; when the response goes out with
-// the rejection's status, Cache-Control: no-store and (on 400 and 401) the
-// WWW-Authenticate challenge are added unless the handler set them. A CORS
-// preflight is answered by the middleware itself with a bare 204.
+// gets at the *core.Error with errors.As. Cache-Control: no-store,
+// WWW-Authenticate and Retry-After are set before any handler sees the
+// rejection (they may override them); a 1xx or 2xx status, or the implicit
+// 200 of a write or a flush, becomes the rejection's status, and hijacking
+// the connection is refused. A CORS preflight is answered by the middleware
+// itself with a bare 204.
 //
 //	e := echo.New()
 //	e.Use(echov5lwa.Require()) // client ID from LWA_CLIENT_ID
@@ -29,10 +39,12 @@
 //
 // Require builds a verifier from options and the LWA_CLIENT_ID and
 // LWA_ENDPOINT environment variables; New shares one core.Verifier (and so
-// one cache) between routes, groups and frameworks.
+// one cache) between routes, groups and frameworks; Optional, NeedFields
+// and OnlyClients are New for the three common per-route requirements.
 package echov5lwa
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -40,18 +52,15 @@ import (
 	"github.com/labstack/echo/v5/middleware"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/internal/kit"
 )
-
-// ProfileKey is the key under which the middleware stores the verified
-// profile (a *core.Profile, shared and not to be modified) with c.Set. Read
-// it with Profile.
-const ProfileKey = "lwa.profile"
 
 // Config tunes the middleware built by New. Its zero value requires a
 // valid token on every request, and answers CORS preflights with 204.
 type Config struct {
-	// Policy makes credentials optional on the route, or changes how CORS
-	// preflight requests are treated (see core.Policy).
+	// Policy makes credentials optional on the route, requires profile
+	// fields or client IDs, or changes how CORS preflights are handled (see
+	// core.Policy). Optional, NeedFields and OnlyClients set it in one line.
 	core.Policy
 
 	// Skipper, when it returns true, lets the request through untouched:
@@ -76,28 +85,48 @@ type Config struct {
 // is invalid, so that a misconfigured server fails at startup rather than on
 // its first request.
 func Require(opts ...core.Option) echo.MiddlewareFunc {
-	return New(core.MustVerifier("echov5lwa", opts...))
+	return New(kit.MustVerifier("echov5lwa", opts...))
 }
 
 // RequireWith is Require with a Config: the one-line setup of Require for a
-// route that needs optional credentials, a skip function, a custom error
-// handler or its own requirements.
+// route that needs optional credentials, a skipper, a custom error handler
+// or its own requirements.
 func RequireWith(cfg Config, opts ...core.Option) echo.MiddlewareFunc {
-	return New(core.MustVerifier("echov5lwa", opts...), cfg)
+	return New(kit.MustVerifier("echov5lwa", opts...), cfg)
+}
+
+// Optional is New(v) for a route on which credentials are optional: a
+// request without a token passes without a profile; a bad token is still
+// rejected.
+func Optional(v *core.Verifier) echo.MiddlewareFunc {
+	return New(v, Config{Policy: core.Policy{Optional: true}})
+}
+
+// NeedFields is New(v) for a route that needs these profile fields
+// (core.FieldEmail, core.FieldName, core.FieldPostalCode): a token whose
+// customer did not share one is rejected with insufficient_scope.
+func NeedFields(v *core.Verifier, fields ...string) echo.MiddlewareFunc {
+	return New(v, Config{Policy: core.Policy{RequiredFields: fields}})
+}
+
+// OnlyClients is New(v) for a route that accepts only tokens issued to
+// these client IDs (a route for devices only, say).
+func OnlyClients(v *core.Verifier, clientIDs ...string) echo.MiddlewareFunc {
+	return New(v, Config{Policy: core.Policy{ClientIDs: clientIDs}})
 }
 
 // New returns middleware that verifies requests with v, which may be shared
 // by any number of routes, groups and frameworks. At most one Config may be
-// given. New panics if v is nil.
+// given. New panics if v is nil or the Config's Policy is invalid (an
+// unknown required field, say).
 //
-// A request with a verified token reaches next with its profile stored (read
-// it with Profile or core.FromContext(c.Request().Context())). A request that
-// passes without a token (an optional route, a skipped request, a preflight
-// under Policy.PassPreflight) reaches next without a profile. A CORS
-// preflight is otherwise answered with a bare 204. Any other request is
-// rejected and never reaches next.
+// A request with a verified token continues with its credentials stored
+// (read them with Profile, Token and TokenInfo). A request that passes
+// without a token (an optional route, a skipped request) continues without
+// a profile. Any other request is rejected and never reaches the next
+// handler.
 func New(v *core.Verifier, cfg ...Config) echo.MiddlewareFunc {
-	conf := core.AdapterConfig("echov5lwa", v, cfg)
+	conf := kit.Config("echov5lwa", v, cfg, func(c Config) core.Policy { return c.Policy })
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			if conf.Skipper != nil && conf.Skipper(c) {
@@ -105,12 +134,12 @@ func New(v *core.Verifier, cfg ...Config) echo.MiddlewareFunc {
 			}
 			r := c.Request()
 			req := v.RequestFromHTTP(r)
-			ctx, p, err := v.Authenticate(r.Context(), &req, conf.Policy)
+			ctx, verified, err := v.Authenticate(r.Context(), &req, conf.Policy)
 			if err != nil {
 				return reject(c, conf.ErrorHandler, core.AsError(err))
 			}
-			if p != nil {
-				c.Set(ProfileKey, p)
+			if verified {
+				c.Set(core.ContextKey, ctx)
 				c.SetRequest(r.WithContext(ctx))
 			}
 			return next(c)
@@ -118,14 +147,21 @@ func New(v *core.Verifier, cfg ...Config) echo.MiddlewareFunc {
 	}
 }
 
-// reject answers a request that may not go on.
+// reject answers e: the preflight itself, else through the app's handlers,
+// guarded.
 func reject(c *echo.Context, handler func(*echo.Context, *core.Error) error, e *core.Error) error {
 	if errors.Is(e, core.ErrPreflight) {
 		return c.NoContent(http.StatusNoContent)
 	}
 	resp, _ := echo.UnwrapResponse(c.Response())
 	if resp != nil && !resp.Committed {
-		resp.Before(func() { onWrite(resp, e) })
+		resp.ResponseWriter = kit.NewGuard(resp.ResponseWriter, e)
+		status := e.StatusCode()
+		resp.Before(func() {
+			if resp.Status < http.StatusMultipleChoices {
+				resp.Status = status
+			}
+		})
 	}
 	if handler != nil {
 		err := handler(c, e)
@@ -140,61 +176,45 @@ func reject(c *echo.Context, handler func(*echo.Context, *core.Error) error, e *
 	return &rejection{e, e}
 }
 
-// onWrite runs just before the response's status is written: a 2xx becomes
-// the rejection's status, and a response with the rejection's status gets
-// the headers of the error table that its writer did not set.
-func onWrite(resp *echo.Response, e *core.Error) {
-	status := core.RejectionStatus(e)
-	if resp.Status < http.StatusMultipleChoices {
-		resp.Status = status
-	}
-	if resp.Status != status {
-		return
-	}
-	h := resp.Header()
-	e.SetAuthHeaders(func(k, v string) {
-		if h.Get(k) == "" {
-			h.Set(k, v)
-		}
-	})
-}
-
-// rejection is the error the middleware returns to Echo's HTTPErrorHandler
-// for a rejected request. It is an echo.HTTPStatusCoder (the rejection's
-// status) and a json.Marshaler (the error table's body): Echo v5's default
-// HTTPErrorHandler writes that status and that body. errors.As finds the
-// *core.Error it wraps.
+// rejection is a *core.Error handed to Echo's HTTPErrorHandler: errors.As
+// finds the *core.Error (and whatever error wraps it), echo.StatusCode
+// finds its status, and its JSON form is the error table's body.
 type rejection struct {
 	e   *core.Error
 	err error // e, or a custom ErrorHandler's error that wraps it
 }
 
-// Error returns the rejection's one-line summary, which never contains the
-// token.
 func (r *rejection) Error() string { return r.err.Error() }
 
-// Unwrap returns the *core.Error, or the error wrapping it that a custom
-// ErrorHandler returned.
 func (r *rejection) Unwrap() error { return r.err }
 
-// StatusCode returns the rejection's HTTP status (echo.HTTPStatusCoder).
-func (r *rejection) StatusCode() int { return r.e.Status }
+func (r *rejection) StatusCode() int { return r.e.StatusCode() }
 
-// MarshalJSON returns the error table's body (see core.Error.MarshalJSON).
 func (r *rejection) MarshalJSON() ([]byte, error) { return r.e.MarshalJSON() }
 
+// credentials returns the context the middleware stored in c.
+func credentials(c *echo.Context) context.Context {
+	ctx, _ := c.Get(core.ContextKey).(context.Context)
+	return ctx
+}
+
 // Profile returns the verified profile of the request, and whether there is
-// one. It returns a copy: changing it changes nothing for other handlers.
+// one: a copy, changing it changes nothing for other handlers.
 func Profile(c *echo.Context) (core.Profile, bool) {
-	if p, ok := c.Get(ProfileKey).(*core.Profile); ok && p != nil {
-		return *p, true
-	}
-	return core.Profile{}, false
+	return core.FromContext(credentials(c))
+}
+
+// Token returns the request's access token exactly as the middleware
+// extracted it (from whichever source carried it), and whether the request
+// has a verified one: what to pass to core.Verifier.Revoke on sign-out.
+// Never log it.
+func Token(c *echo.Context) (string, bool) {
+	return core.TokenFromContext(credentials(c))
 }
 
 // TokenInfo returns the details of the request's verified token (the client
-// ID it was issued to, when it was issued and when it expires), and whether
-// there is one. It is core.TokenInfoFromContext(c.Request().Context()).
+// ID and app it was issued to, when it was issued and when it expires), and
+// whether there is one.
 func TokenInfo(c *echo.Context) (core.TokenInfo, bool) {
-	return core.TokenInfoFromContext(c.Request().Context())
+	return core.TokenInfoFromContext(credentials(c))
 }

@@ -37,19 +37,31 @@ func serve(t testing.TB, s conformance.Setup) string {
 		}
 		if s.OnError != nil {
 			cfg.ErrorHandler = func(c *echo.Context, e *core.Error) error {
-				status, body := s.OnError(e)
-				if status == 0 {
+				ans := s.OnError(e)
+				if ans.Flush {
+					if resp, err := echo.UnwrapResponse(c.Response()); err == nil {
+						resp.Flush()
+					}
+				}
+				if ans.Hijack {
+					conformance.AnswerHTTP(c.Response(), ans)
 					return nil
 				}
-				return c.String(status, body)
+				if ans.Status == 0 {
+					return nil
+				}
+				return c.String(ans.Status, ans.Body)
 			}
 		}
 		mw = echov5lwa.New(s.Verifier, cfg)
 	}
 	e := echo.New()
 	e.Any(conformance.Path, func(c *echo.Context) error {
-		p, ok := echov5lwa.Profile(c)
-		return c.JSONBlob(http.StatusOK, s.Reply(c.Request().Context(), p, ok))
+		g := conformance.Got{Request: c.Request().Context()}
+		g.Profile, g.ProfileOK = echov5lwa.Profile(c)
+		g.Token, g.TokenOK = echov5lwa.Token(c)
+		g.Info, g.InfoOK = echov5lwa.TokenInfo(c)
+		return c.JSONBlob(http.StatusOK, s.Reply(g))
 	}, mw)
 	ts := httptest.NewServer(e)
 	t.Cleanup(ts.Close)
@@ -93,7 +105,7 @@ func TestDefaultHTTPErrorHandler(t *testing.T) {
 	want := &core.Error{Status: 400, Code: core.CodeInvalidToken, Description: body.Description, RequestID: calls[0].RequestID}
 	assert.Equal(t, http.StatusBadRequest, w.Code)
 	assert.Equal(t, string(want.Body())+"\n", w.Body.String())
-	assert.Equal(t, core.ContentTypeJSON, w.Header().Get("Content-Type"))
+	assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
 	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 	assert.Equal(t, want.WWWAuthenticate(), w.Header().Get("WWW-Authenticate"))
 
@@ -107,13 +119,13 @@ func TestDefaultHTTPErrorHandler(t *testing.T) {
 
 // TestHTTPErrorHandlerSeesCoreError: a custom HTTPErrorHandler gets the
 // *core.Error with errors.As and echo.StatusCode gives its status. The
-// middleware set no header before it ran, so it chooses its own
-// Content-Type; the challenge and no-store are added as the response goes
-// out with the rejection's status, unless the handler set them itself.
+// middleware set the challenge and no-store before it ran (never a
+// Content-Type: the handler chooses its own), and the handler may override
+// them.
 func TestHTTPErrorHandlerSeesCoreError(t *testing.T) {
 	f := conformance.NewFixture(t)
 	var seen atomic.Pointer[core.Error]
-	var headersBefore atomic.Int32
+	var cacheBefore atomic.Value
 	e := echo.New()
 	e.HTTPErrorHandler = func(c *echo.Context, err error) {
 		var ce *core.Error
@@ -122,7 +134,7 @@ func TestHTTPErrorHandlerSeesCoreError(t *testing.T) {
 			return
 		}
 		assert.Equal(t, ce.Status, echo.StatusCode(err))
-		headersBefore.Store(int32(len(c.Response().Header())))
+		cacheBefore.Store(c.Response().Header().Get("Cache-Control") + "|" + c.Response().Header().Get("Content-Type"))
 		seen.Store(ce)
 		if c.Request().URL.Query().Get("own") != "" {
 			c.Response().Header().Set("Cache-Control", "private")
@@ -137,7 +149,7 @@ func TestHTTPErrorHandlerSeesCoreError(t *testing.T) {
 	ce := seen.Load()
 	require.NotNil(t, ce)
 	assert.ErrorIs(t, ce, core.ErrInvalidToken)
-	assert.Zero(t, headersBefore.Load(), "no header set before the HTTPErrorHandler")
+	assert.Equal(t, "no-store|", cacheBefore.Load(), "no-store set before the HTTPErrorHandler, no Content-Type")
 	assert.Equal(t, http.StatusBadRequest, w.Code)
 	assert.Equal(t, "<p>invalid_token</p>", w.Body.String())
 	assert.Equal(t, echo.MIMETextHTMLCharsetUTF8, w.Header().Get("Content-Type"))
@@ -154,8 +166,8 @@ func TestHTTPErrorHandlerSeesCoreError(t *testing.T) {
 	assert.Zero(t, ran.Load())
 }
 
-// TestHTTPErrorHandlerOtherStatus: the table's headers go only on a
-// response with the rejection's status; a 2xx never goes out.
+// TestHTTPErrorHandlerOtherStatus: a redirect is the handler's choice (the
+// rejection's headers stay unless it removes them); a 2xx never goes out.
 func TestHTTPErrorHandlerOtherStatus(t *testing.T) {
 	f := conformance.NewFixture(t)
 	e := echo.New()
@@ -172,8 +184,7 @@ func TestHTTPErrorHandlerOtherStatus(t *testing.T) {
 	w := conformance.Do(e, "")
 	assert.Equal(t, http.StatusFound, w.Code)
 	assert.Equal(t, "/login", w.Header().Get("Location"))
-	assert.Empty(t, w.Header().Get("WWW-Authenticate"))
-	assert.Empty(t, w.Header().Get("Cache-Control"))
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 
 	w = httptest.NewRecorder()
 	e.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/x?ok=1", nil))
@@ -204,8 +215,12 @@ func TestErrorHandlerCannotLetThrough(t *testing.T) {
 		{"200", func(c *echo.Context, _ *core.Error) error { return c.String(http.StatusOK, "welcome") }, 400, "welcome", true},
 		{"204", func(c *echo.Context, _ *core.Error) error { return c.NoContent(http.StatusNoContent) }, 400, "-", true},
 		{"JSON 200", func(c *echo.Context, _ *core.Error) error { return c.JSON(http.StatusOK, "welcome") }, 400, "\"welcome\"\n", true},
-		{"403", func(c *echo.Context, _ *core.Error) error { return c.String(http.StatusForbidden, "no") }, 403, "no", false},
-		{"own error", func(*echo.Context, *core.Error) error { return echo.ErrForbidden }, 403, `{"message":"Forbidden"}` + "\n", false},
+		{"403", func(c *echo.Context, _ *core.Error) error { return c.String(http.StatusForbidden, "no") }, 403, "no", true},
+		{"403 without the challenge", func(c *echo.Context, _ *core.Error) error {
+			c.Response().Header().Del("WWW-Authenticate")
+			return c.String(http.StatusForbidden, "no")
+		}, 403, "no", false},
+		{"own error", func(*echo.Context, *core.Error) error { return echo.ErrForbidden }, 403, `{"message":"Forbidden"}` + "\n", true},
 		{"the rejection", func(_ *echo.Context, e *core.Error) error { return e }, 400, "", true},
 		{"the rejection wrapped", func(_ *echo.Context, e *core.Error) error { return fmt.Errorf("logged: %w", e) }, 400, "", true},
 	} {
@@ -224,9 +239,9 @@ func TestErrorHandlerCannotLetThrough(t *testing.T) {
 			default:
 				assert.Equal(t, c.body, w.Body.String())
 			}
+			assert.Equal(t, "no-store", w.Header().Get("Cache-Control"), "set before the handler ran")
 			if c.challenged {
 				assert.Equal(t, missing.WWWAuthenticate(), w.Header().Get("WWW-Authenticate"))
-				assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
 			} else {
 				assert.Empty(t, w.Header().Get("WWW-Authenticate"))
 			}
@@ -282,7 +297,7 @@ func TestProfileWithoutMiddleware(t *testing.T) {
 	c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), httptest.NewRecorder())
 	_, ok := echov5lwa.Profile(c)
 	assert.False(t, ok)
-	c.Set(echov5lwa.ProfileKey, "not a profile")
+	c.Set(core.ContextKey, "not a profile")
 	_, ok = echov5lwa.Profile(c)
 	assert.False(t, ok)
 }

@@ -1,6 +1,8 @@
 package fiberlwa_test
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,20 +68,41 @@ func serve(t testing.TB, s conformance.Setup) string {
 		if s.OnError != nil {
 			cfg.ErrorHandler = func(c *fiber.Ctx, err error) error {
 				e, _ := err.(*core.Error)
-				status, body := s.OnError(e)
-				if status == 0 {
+				ans := s.OnError(e)
+				rc := c.Context()
+				if ans.Hijack {
+					rc.HijackSetNoResponse(true)
+					rc.Hijack(func(conn net.Conn) { _, _ = io.WriteString(conn, conformance.RawSuccess) })
 					return nil
 				}
-				return c.Status(status).SendString(body)
+				if ans.Flush {
+					body := ans.Body
+					rc.SetBodyStreamWriter(func(w *bufio.Writer) {
+						_ = w.Flush()
+						_, _ = w.WriteString(body)
+						_ = w.Flush()
+					})
+					if ans.Status != 0 {
+						c.Status(ans.Status)
+					}
+					return nil
+				}
+				if ans.Status == 0 {
+					return nil
+				}
+				return c.Status(ans.Status).SendString(ans.Body)
 			}
 		}
 		mw = fiberlwa.New(s.Verifier, cfg)
 	}
 	app := newApp()
 	app.All(conformance.Path, mw, func(c *fiber.Ctx) error {
-		p, ok := fiberlwa.Profile(c)
+		g := conformance.Got{Request: c.UserContext()}
+		g.Profile, g.ProfileOK = fiberlwa.Profile(c)
+		g.Token, g.TokenOK = fiberlwa.Token(c)
+		g.Info, g.InfoOK = fiberlwa.TokenInfo(c)
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Send(s.Reply(c.UserContext(), p, ok))
+		return c.Send(s.Reply(g))
 	})
 	return listen(t, app)
 }
@@ -120,7 +143,9 @@ func TestLocalsAndUserContext(t *testing.T) {
 	app := newApp()
 	app.Get("/x", fiberlwa.New(f.V), func(c *fiber.Ctx) error {
 		// No require here: FailNow must not run on the server's goroutine.
-		shared, ok1 := c.Locals(fiberlwa.ProfileKey).(*core.Profile)
+		lctx, ok1 := c.Locals(core.ContextKey).(context.Context)
+		sharedP, _ := core.FromContext(lctx)
+		shared := &sharedP
 		fromCtx, ok2 := core.FromContext(c.UserContext())
 		p, ok3 := fiberlwa.Profile(c)
 		if !assert.True(t, ok1 && ok2 && ok3, "locals %v, context %v, Profile %v", ok1, ok2, ok3) {
@@ -211,7 +236,9 @@ func TestNoBufferCrossTalk(t *testing.T) {
 	app := newApp()
 	app.Get("/x", fiberlwa.New(f.V), func(c *fiber.Ctx) error {
 		p, _ := fiberlwa.Profile(c)
-		shared, _ := c.Locals(fiberlwa.ProfileKey).(*core.Profile)
+		lctx, _ := c.Locals(core.ContextKey).(context.Context)
+		sharedP, _ := core.FromContext(lctx)
+		shared := &sharedP
 		ctx, _ := core.FromContext(c.UserContext())
 		mu.Lock()
 		all = append(all, kept{want: strings.Clone(c.Query("who")), copied: p, shared: shared, ctx: ctx})

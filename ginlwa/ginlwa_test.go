@@ -36,19 +36,28 @@ func serve(t testing.TB, s conformance.Setup) string {
 		if s.OnError != nil {
 			// Writes without aborting: the middleware aborts.
 			cfg.ErrorHandler = func(c *gin.Context, e *core.Error) {
-				status, body := s.OnError(e)
-				if status == 0 {
+				ans := s.OnError(e)
+				if ans.Flush {
+					c.Writer.Flush()
+				}
+				if ans.Hijack {
+					conformance.AnswerHTTP(c.Writer, ans)
 					return
 				}
-				c.Data(status, "text/plain", []byte(body))
+				if ans.Status != 0 {
+					c.Data(ans.Status, "text/plain", []byte(ans.Body))
+				}
 			}
 		}
 		mw = ginlwa.New(s.Verifier, cfg)
 	}
 	r := gin.New()
 	r.Any(conformance.Path, mw, func(c *gin.Context) {
-		p, ok := ginlwa.Profile(c)
-		c.Data(http.StatusOK, "application/json", s.Reply(c.Request.Context(), p, ok))
+		g := conformance.Got{Request: c.Request.Context(), Framework: c}
+		g.Profile, g.ProfileOK = ginlwa.Profile(c)
+		g.Token, g.TokenOK = ginlwa.Token(c)
+		g.Info, g.InfoOK = ginlwa.TokenInfo(c)
+		c.Data(http.StatusOK, "application/json", s.Reply(g))
 	})
 	ts := httptest.NewServer(r)
 	t.Cleanup(ts.Close)
@@ -57,9 +66,10 @@ func serve(t testing.TB, s conformance.Setup) string {
 
 func TestConformance(t *testing.T) {
 	conformance.Run(t, conformance.Adapter{
-		Name:    "ginlwa",
-		Serve:   serve,
-		Require: func(opts ...core.Option) { ginlwa.Require(opts...) },
+		Name:             "ginlwa",
+		FrameworkContext: true,
+		Serve:            serve,
+		Require:          func(opts ...core.Option) { ginlwa.Require(opts...) },
 	})
 }
 
@@ -113,7 +123,7 @@ func TestErrorHandlerFailsClosed(t *testing.T) {
 	assert.Equal(t, int32(1), called.Load())
 	assert.Zero(t, ran.Load())
 	assert.Equal(t, http.StatusBadRequest, w.Code)
-	assert.Equal(t, core.ContentTypeJSON, w.Header().Get("Content-Type"))
+	assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
 	assert.Contains(t, w.Body.String(), `"error":"invalid_request"`)
 	assert.NotContains(t, w.Body.String(), "secret")
 }
@@ -156,7 +166,7 @@ func TestProfileWithoutMiddleware(t *testing.T) {
 	c, _ := gin.CreateTestContext(httptest.NewRecorder())
 	_, ok := ginlwa.Profile(c)
 	assert.False(t, ok)
-	c.Set(ginlwa.ProfileKey, "not a profile")
+	c.Set(core.ContextKey, "not a profile")
 	_, ok = ginlwa.Profile(c)
 	assert.False(t, ok)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/internal/kit"
 )
 
 // ClientID is the client ID that [Server.Verifier] accepts and
@@ -38,7 +39,7 @@ func (s *Server) Verifier(t testing.TB, opts ...core.Option) *core.Verifier {
 		core.WithEndpoint(s.URL),
 		core.WithHTTPClient(s.Client()),
 		core.WithLogger(slog.New(slog.DiscardHandler)),
-		core.WithClock(s.Now),
+		kit.WithClock(s.Now),
 	}, opts...)
 	v, err := core.NewVerifier(all...)
 	if err != nil {

@@ -32,22 +32,19 @@ func serve(t testing.TB, s conformance.Setup) string {
 		}
 		if s.OnError != nil {
 			cfg.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, e *core.Error) {
-				status, body := s.OnError(e)
-				if status == 0 {
-					return
-				}
-				w.Header().Set("Content-Type", "text/plain")
-				w.WriteHeader(status)
-				_, _ = io.WriteString(w, body)
+				conformance.AnswerHTTP(w, s.OnError(e))
 			}
 		}
 		mw = stdlwa.New(s.Verifier, cfg)
 	}
 	mux := http.NewServeMux()
 	mux.Handle(conformance.Path, mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := stdlwa.Profile(r)
+		g := conformance.Got{Request: r.Context()}
+		g.Profile, g.ProfileOK = stdlwa.Profile(r)
+		g.Token, g.TokenOK = stdlwa.Token(r)
+		g.Info, g.InfoOK = stdlwa.TokenInfo(r)
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(s.Reply(r.Context(), p, ok))
+		_, _ = w.Write(s.Reply(g))
 	})))
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)

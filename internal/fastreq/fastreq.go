@@ -18,18 +18,27 @@ import (
 // slice. Declare it as a local variable next to the Request.
 type Buffer [5]string
 
+// Reader reads Requests for one Verifier: it knows the Verifier's custom
+// header and cookie sources (core.WithTokenHeader, core.WithTokenCookie).
+type Reader struct {
+	headers []string
+	cookies []string
+}
+
+// NewReader returns the Reader of v's token sources.
+func NewReader(v *core.Verifier) *Reader {
+	return &Reader{headers: v.TokenHeaders(), cookies: v.TokenCookies()}
+}
+
 // Read returns the Request of ctx: method, Access-Control-Request-Method
 // (read only on OPTIONS, the only method a preflight has) and every value of
-// every token source, the custom header and cookie of v included
-// (core.WithTokenHeader, core.WithTokenCookie). Its strings point into fasthttp's buffers, which are
-// reused once the handler returns: the Request must not outlive the handler
-// (core.Verifier.Authenticate copies the token before anything can outlive
-// its call).
-func Read(ctx *fasthttp.RequestCtx, v *core.Verifier, buf *Buffer) core.Request {
+// every token source. Its strings point into fasthttp's buffers, which are
+// reused once the handler returns: the Request is marked Volatile, so that
+// core copies whatever outlives the handler, and must not outlive it itself.
+func (r *Reader) Read(ctx *fasthttp.RequestCtx, buf *Buffer) core.Request {
 	h := &ctx.Request.Header
-	req := core.Request{Method: unsafeString(ctx.Method())}
+	req := core.Request{Method: unsafeString(ctx.Method()), Volatile: true}
 	preflight := req.Method == fasthttp.MethodOptions
-	custom := v.TokenHeader()
 	// One pass over the headers: PeekAll copies and normalises its key on
 	// every call, which costs more than comparing the few keys a request
 	// has (fasthttp stores them normalised; EqualFold keeps apps that turned
@@ -42,7 +51,7 @@ func Read(ctx *fasthttp.RequestCtx, v *core.Verifier, buf *Buffer) core.Request 
 			req.Authorization = append(req.Authorization, unsafeString(val))
 		case len(k) == len(core.HeaderAmzAccessToken) && strings.EqualFold(unsafeString(k), core.HeaderAmzAccessToken):
 			req.AmzAccessToken = append(req.AmzAccessToken, unsafeString(val))
-		case custom != "" && len(k) == len(custom) && strings.EqualFold(unsafeString(k), custom):
+		case r.custom(k):
 			req.Header = append(req.Header, unsafeString(val))
 		case preflight && strings.EqualFold(unsafeString(k), fasthttp.HeaderAccessControlRequestMethod):
 			req.AccessControlRequestMethod = unsafeString(val)
@@ -53,13 +62,24 @@ func Read(ctx *fasthttp.RequestCtx, v *core.Verifier, buf *Buffer) core.Request 
 	req.Header = nilIfEmpty(req.Header)
 	// PeekMulti reuses its result slice: it is converted at once.
 	req.Query = appendUnsafe(buf[2:2:3], ctx.QueryArgs().PeekMulti(core.QueryAccessToken))
-	if name := v.TokenCookie(); name != "" {
+	req.Cookie = buf[4:4:5]
+	for _, name := range r.cookies {
 		if c := h.Cookie(name); len(c) > 0 {
-			buf[4] = unsafeString(c)
-			req.Cookie = buf[4:5:5]
+			req.Cookie = append(req.Cookie, unsafeString(c))
 		}
 	}
+	req.Cookie = nilIfEmpty(req.Cookie)
 	return req
+}
+
+// custom reports whether k names one of the custom header sources.
+func (r *Reader) custom(k []byte) bool {
+	for _, name := range r.headers {
+		if len(k) == len(name) && strings.EqualFold(unsafeString(k), name) {
+			return true
+		}
+	}
+	return false
 }
 
 // nilIfEmpty returns nil for an empty slice, as net/http's header map has
