@@ -71,8 +71,8 @@ func BenchmarkAuthenticateCached(b *testing.B) {
 	v, tok := cachedToken(b)
 	ctx := context.Background()
 	req := &core.Request{
-		Method:       http.MethodGet,
-		TokenSources: core.TokenSources{Authorization: []string{"Bearer " + tok}},
+		Method:        http.MethodGet,
+		Authorization: []string{"Bearer " + tok},
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

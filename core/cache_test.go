@@ -46,7 +46,7 @@ func TestCacheManyVerifiesOneUpstreamCall(t *testing.T) {
 
 	// Authenticate shares the same cache.
 	for range 10 {
-		_, p, err := v.Authenticate(context.Background(), headerRequest(tok), core.Policy{})
+		_, p, err := authenticate(v, context.Background(), headerRequest(tok), core.Policy{})
 		require.NoError(t, err)
 		require.Equal(t, alice, *p)
 	}
@@ -294,7 +294,7 @@ func TestNegativeCache(t *testing.T) {
 	assert.Equal(t, onlyCall(t, srv, lwatest.EndpointTokenInfo).RequestID, first.RequestID)
 
 	// Through Authenticate too.
-	_, _, err := v.Authenticate(context.Background(), headerRequest(tok), core.Policy{})
+	_, _, err := authenticate(v, context.Background(), headerRequest(tok), core.Policy{})
 	requireRejection(t, err, 400, core.CodeInvalidToken, core.ErrInvalidToken)
 	ti, _ := calls(srv)
 	require.Equal(t, 1, ti)

@@ -69,7 +69,7 @@ func TestAuthenticateContext(t *testing.T) {
 	type reqKey struct{}
 	parent := context.WithValue(context.Background(), reqKey{}, "request-scoped")
 
-	ctx, p, err := v.Authenticate(parent, headerRequest(tok), core.Policy{})
+	ctx, p, err := authenticate(v, parent, headerRequest(tok), core.Policy{})
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	assert.Equal(t, "request-scoped", ctx.Value(reqKey{}), "derived from the request's context")

@@ -58,7 +58,7 @@ func ExampleVerifier_RevokeUser() {
 	if err := v.RevokeUser(ctx, alice.UserID); err != nil {
 		fmt.Println(err)
 	}
-	srv.Advance(2e9) // two seconds later on the fake's clock, she signs in again
+	srv.Advance(5e9) // five seconds later on the fake's clock (past the 2 s margin), she signs in again
 	fresh := srv.Issue(clientID, alice)
 
 	_, err = v.Verify(ctx, old)
@@ -93,7 +93,7 @@ func ExampleWithRFC6750Statuses() {
 		return
 	}
 	defer v.Close()
-	_, _, err = v.Authenticate(context.Background(), &core.Request{Method: "GET"}, core.Policy{})
+	_, _, err = authenticate(v, context.Background(), &core.Request{Method: "GET"}, core.Policy{})
 	w := httptest.NewRecorder()
 	core.WriteError(w, err)
 	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))

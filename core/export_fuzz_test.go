@@ -77,7 +77,7 @@ func Decide(opts []Option, token string, ti, pr FakeAnswer) (Profile, time.Durat
 	defer v.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), v.cfg.timeout)
 	defer cancel()
-	e, rerr := v.ask(ctx, token)
+	fa, rerr := v.ask(ctx, token)
 	close(up.seen)
 	var seen []FakeRequest
 	for r := range up.seen {
@@ -85,6 +85,10 @@ func Decide(opts []Option, token string, ti, pr FakeAnswer) (Profile, time.Durat
 	}
 	if rerr != nil {
 		return Profile{}, 0, seen, rerr
+	}
+	e, derr := v.decide(fa)
+	if derr != nil {
+		return Profile{}, 0, seen, derr
 	}
 	return e.profile, e.ttl, seen, nil
 }

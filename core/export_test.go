@@ -1,6 +1,7 @@
 package core
 
 import (
+	"net/http"
 	"sync/atomic"
 	"time"
 )
@@ -32,3 +33,49 @@ func (c *FakeClock) Now() int64 { return c.nanos.Load() }
 
 // Advance moves the clock forward.
 func (c *FakeClock) Advance(d time.Duration) { c.nanos.Add(int64(d)) }
+
+// The defaults, for tests that step over them.
+const (
+	DefaultTimeout          = defaultTimeout
+	DefaultCacheTTL         = defaultCacheTTL
+	DefaultNegativeCacheTTL = defaultNegativeCacheTTL
+	DefaultMaxConcurrent    = defaultMaxConcurrent
+	DefaultBreakerFailures  = defaultBreakerFailures
+	DefaultBreakerCooldown  = defaultBreakerCooldown
+)
+
+// WithClock is the clock option lwatest passes through internal/bridge.
+var WithClock = withClock
+
+// WithMaxConcurrentVerifications is WithConcurrency with the default wait
+// bound.
+func WithMaxConcurrentVerifications(n int) Option {
+	return func(c *config) { c.maxConcurrent = n }
+}
+
+// WithMaxPendingVerifications is WithConcurrency with the default slot
+// count.
+func WithMaxPendingVerifications(n int) Option {
+	return func(c *config) { c.maxPending = n }
+}
+
+// TokenSources is a Request's token sources, for extraction tests.
+type TokenSources = Request
+
+// ExtractToken exposes the extraction rule.
+func ExtractToken(s TokenSources) (string, error) { return extractToken(&s) }
+
+// plainVerifier reads the documented sources only.
+var plainVerifier = &Verifier{cfg: &config{}}
+
+// SourcesFromRequest reads the documented token sources of r.
+func SourcesFromRequest(r *http.Request) TokenSources { return plainVerifier.RequestFromHTTP(r) }
+
+// TokenFromRequest extracts the token of r from the documented sources.
+func TokenFromRequest(r *http.Request) (string, error) {
+	s := SourcesFromRequest(r)
+	return extractToken(&s)
+}
+
+// RequestFromHTTP is SourcesFromRequest.
+var RequestFromHTTP = SourcesFromRequest

@@ -219,29 +219,27 @@ func TestWithQueryTokenFalse(t *testing.T) {
 	ctx := context.Background()
 
 	off := newVerifier(t, srv, core.WithQueryToken(false))
-	queryOnly := &core.Request{Method: http.MethodGet, TokenSources: core.TokenSources{Query: []string{tok}}}
-	_, p, err := off.Authenticate(ctx, queryOnly, core.Policy{})
+	queryOnly := &core.Request{Method: http.MethodGet, Query: []string{tok}}
+	_, p, err := authenticate(off, ctx, queryOnly, core.Policy{})
 	requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMissingToken)
 	assert.Nil(t, p)
 
-	_, p, err = off.Authenticate(ctx, queryOnly, core.Policy{Optional: true})
+	_, p, err = authenticate(off, ctx, queryOnly, core.Policy{Optional: true})
 	require.NoError(t, err, "an ignored query token is an absent token")
 	assert.Nil(t, p)
 
-	both := &core.Request{Method: http.MethodGet, TokenSources: core.TokenSources{
-		Authorization: []string{"Bearer " + tok}, Query: []string{other},
-	}}
-	_, p, err = off.Authenticate(ctx, both, core.Policy{})
+	both := &core.Request{Method: http.MethodGet, Authorization: []string{"Bearer " + tok}, Query: []string{other}}
+	_, p, err = authenticate(off, ctx, both, core.Policy{})
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	assert.Equal(t, alice, *p)
 	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo), "only the header token was verified")
 
 	on := newVerifier(t, srv, core.WithQueryToken(true))
-	_, p, err = on.Authenticate(ctx, queryOnly, core.Policy{})
+	_, p, err = authenticate(on, ctx, queryOnly, core.Policy{})
 	require.NoError(t, err)
 	require.NotNil(t, p)
 	assert.Equal(t, alice, *p)
-	_, _, err = on.Authenticate(ctx, both, core.Policy{})
+	_, _, err = authenticate(on, ctx, both, core.Policy{})
 	requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMalformedToken)
 }

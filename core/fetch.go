@@ -23,8 +23,9 @@ type fact struct {
 	aud     string // the client ID it was issued to
 	appID   string // "" when Amazon did not say
 	iat     int64  // Unix seconds; 0 when Amazon did not say
-	exp     int64  // Unix seconds; 0 when it outlives any cache
+	exp     int64  // when it expires, Unix nanoseconds; 0 when it outlives any cache
 	at      int64  // when Amazon said so, Unix nanoseconds on the wall clock
+	fresh   bool   // Amazon said so just now (not read from the shared tier)
 	profile *Profile
 
 	// Amazon's request ids of the answers, for the rejections decided from
@@ -295,14 +296,21 @@ func (v *Verifier) ask(ctx context.Context, token string) (*fact, *Error) {
 
 // newEntry builds the cache entry of a token this Verifier accepts.
 func (v *Verifier) newEntry(fa *fact) *entry {
-	now := time.Now()
+	now := time.Now().UnixNano()
 	left := time.Duration(math.MaxInt64)
-	if fa.exp != 0 {
-		left = time.Unix(fa.exp, 0).Sub(now)
-	}
 	e := &entry{profile: *fa.profile, clientID: intern(v.cfg.clientIDs, fa.aud), appID: intern(v.cfg.appIDs, fa.appID),
-		issued: fa.iat, expires: fa.exp, user: userKeyOf(fa.userID)}
-	trust := time.Duration(fa.at + int64(v.cfg.cacheTTL) - now.UnixNano())
+		issued: fa.iat, user: userKeyOf(fa.userID)}
+	// Trusted for the cache TTL from when Amazon said so; an answer just
+	// received counts from now.
+	trust, age := v.cfg.cacheTTL, time.Duration(0)
+	if !fa.fresh {
+		age = time.Duration(now - fa.at)
+		trust -= age
+	}
+	if fa.exp != 0 {
+		left = time.Duration(fa.exp-fa.at) - age
+		e.expires = time.Unix(0, fa.exp).Unix()
+	}
 	v.setTrust(e, min(trust, left), left)
 	return e
 }
@@ -359,9 +367,9 @@ func checkTokenInfo(a answer) (*fact, *Error) {
 		return nil, newError(ErrInvalidToken, "the access token is expired, revoked, malformed or unknown", nil).withRequestID(a.requestID)
 	}
 	now := time.Now()
-	fa := &fact{userID: *ti.UserID, aud: *ti.Aud, appID: deref(ti.AppID), at: now.UnixNano(), tokeninfoRID: a.requestID}
+	fa := &fact{userID: *ti.UserID, aud: *ti.Aud, appID: deref(ti.AppID), at: now.UnixNano(), fresh: true, tokeninfoRID: a.requestID}
 	if *ti.Exp < 100*365*24*3600 { // else it outlives any cache: no expiry
-		fa.exp = now.Add(time.Duration(*ti.Exp) * time.Second).Unix()
+		fa.exp = now.Add(time.Duration(*ti.Exp) * time.Second).UnixNano()
 	}
 	if ti.Iat != nil && *ti.Iat > 0 {
 		fa.iat = *ti.Iat

@@ -262,7 +262,8 @@ func TestFormattingRedactsTokens(t *testing.T) {
 	tok := "Atza|format-secret-0123456789"
 	src := core.TokenSources{Authorization: []string{"Bearer " + tok}, AmzAccessToken: []string{tok}, Query: []string{tok},
 		Header: []string{tok}, Cookie: []string{tok}}
-	req := core.Request{Method: "GET", TokenSources: src}
+	req := src
+	req.Method = "GET"
 	var logs bytes.Buffer
 	l := slog.New(slog.NewJSONHandler(&logs, nil))
 	l.Info("x", "src", src, "req", req, "psrc", &src, "preq", &req)

@@ -91,16 +91,16 @@ func closedURL(t testing.TB) string {
 // headerRequest is a GET request carrying tok as a Bearer token.
 func headerRequest(tok string) *core.Request {
 	return &core.Request{
-		Method:       http.MethodGet,
-		TokenSources: core.TokenSources{Authorization: []string{"Bearer " + tok}},
+		Method:        http.MethodGet,
+		Authorization: []string{"Bearer " + tok},
 	}
 }
 
 // amzRequest is a GET request carrying tok in x-amz-access-token.
 func amzRequest(tok string) *core.Request {
 	return &core.Request{
-		Method:       http.MethodGet,
-		TokenSources: core.TokenSources{AmzAccessToken: []string{tok}},
+		Method:         http.MethodGet,
+		AmzAccessToken: []string{tok},
 	}
 }
 
@@ -218,4 +218,18 @@ func leaks(text string, secrets ...string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// authenticate is v.Authenticate with the verified profile read back from
+// the context it returns (nil when none).
+func authenticate(v *core.Verifier, ctx context.Context, r *core.Request, pol core.Policy) (context.Context, *core.Profile, error) {
+	got, ok, err := v.Authenticate(ctx, r, pol)
+	if !ok {
+		return got, nil, err
+	}
+	p, found := core.FromContext(got)
+	if !found {
+		panic("Authenticate verified a token but its context carries no profile")
+	}
+	return got, &p, err
 }

@@ -14,7 +14,8 @@ import (
 )
 
 func preflight(sources core.TokenSources) *core.Request {
-	return &core.Request{Method: http.MethodOptions, AccessControlRequestMethod: "POST", TokenSources: sources}
+	sources.Method, sources.AccessControlRequestMethod = http.MethodOptions, "POST"
+	return &sources
 }
 
 func TestIsPreflight(t *testing.T) {
@@ -32,7 +33,7 @@ func TestAuthenticatePolicies(t *testing.T) {
 	none := &core.Request{Method: http.MethodGet}
 
 	t.Run("preflight is answered by the middleware", func(t *testing.T) {
-		got, p, err := v.Authenticate(ctx, preflight(core.TokenSources{}), core.Policy{})
+		got, p, err := authenticate(v, ctx, preflight(core.TokenSources{}), core.Policy{})
 		e := requireRejection(t, err, http.StatusNoContent, "", core.ErrPreflight)
 		assert.Empty(t, e.WWWAuthenticate())
 		assert.Nil(t, p)
@@ -45,50 +46,48 @@ func TestAuthenticatePolicies(t *testing.T) {
 	})
 	t.Run("preflight is not verified, even with a bad token", func(t *testing.T) {
 		srv.ResetCalls()
-		_, p, err := v.Authenticate(ctx, preflight(core.TokenSources{AmzAccessToken: []string{bad}}), core.Policy{})
+		_, p, err := authenticate(v, ctx, preflight(core.TokenSources{AmzAccessToken: []string{bad}}), core.Policy{})
 		require.ErrorIs(t, err, core.ErrPreflight)
 		assert.Nil(t, p)
 		assert.Zero(t, srv.CallCount(lwatest.EndpointTokenInfo))
 	})
 	t.Run("PassPreflight lets a preflight through without a profile", func(t *testing.T) {
-		got, p, err := v.Authenticate(ctx, preflight(core.TokenSources{}), core.Policy{PassPreflight: true})
+		got, p, err := authenticate(v, ctx, preflight(core.TokenSources{}), core.Policy{PassPreflight: true})
 		require.NoError(t, err)
 		assert.Nil(t, p)
 		assert.Equal(t, ctx, got)
 	})
 	t.Run("CheckPreflight subjects preflights to the check", func(t *testing.T) {
-		_, p, err := v.Authenticate(ctx, preflight(core.TokenSources{}), core.Policy{CheckPreflight: true})
+		_, p, err := authenticate(v, ctx, preflight(core.TokenSources{}), core.Policy{CheckPreflight: true})
 		requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMissingToken)
 		assert.Nil(t, p)
-		_, p, err = v.Authenticate(ctx, preflight(core.TokenSources{AmzAccessToken: []string{tok}}), core.Policy{CheckPreflight: true})
+		_, p, err = authenticate(v, ctx, preflight(core.TokenSources{AmzAccessToken: []string{tok}}), core.Policy{CheckPreflight: true})
 		require.NoError(t, err)
 		require.NotNil(t, p)
 		assert.Equal(t, alice, *p)
 	})
 	t.Run("a plain OPTIONS is not a preflight", func(t *testing.T) {
-		_, _, err := v.Authenticate(ctx, &core.Request{Method: http.MethodOptions}, core.Policy{})
+		_, _, err := authenticate(v, ctx, &core.Request{Method: http.MethodOptions}, core.Policy{})
 		requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMissingToken)
 	})
 	t.Run("required: no token", func(t *testing.T) {
-		_, p, err := v.Authenticate(ctx, none, core.Policy{})
+		_, p, err := authenticate(v, ctx, none, core.Policy{})
 		requireRejection(t, err, 400, core.CodeInvalidRequest, core.ErrMissingToken)
 		assert.Nil(t, p)
 	})
 	t.Run("optional: no token passes without a profile", func(t *testing.T) {
-		got, p, err := v.Authenticate(ctx, none, core.Policy{Optional: true})
+		got, p, err := authenticate(v, ctx, none, core.Policy{Optional: true})
 		require.NoError(t, err)
 		assert.Nil(t, p)
 		_, ok := core.FromContext(got)
 		assert.False(t, ok)
-		empty := &core.Request{Method: http.MethodGet, TokenSources: core.TokenSources{
-			Authorization: []string{""}, AmzAccessToken: []string{" "}, Query: []string{""},
-		}}
-		_, p, err = v.Authenticate(ctx, empty, core.Policy{Optional: true})
+		empty := &core.Request{Method: http.MethodGet, Authorization: []string{""}, AmzAccessToken: []string{" "}, Query: []string{""}}
+		_, p, err = authenticate(v, ctx, empty, core.Policy{Optional: true})
 		require.NoError(t, err, "empty values are an absent token")
 		assert.Nil(t, p)
 	})
 	t.Run("optional: a good token gives a profile", func(t *testing.T) {
-		got, p, err := v.Authenticate(ctx, headerRequest(tok), core.Policy{Optional: true})
+		got, p, err := authenticate(v, ctx, headerRequest(tok), core.Policy{Optional: true})
 		require.NoError(t, err)
 		require.NotNil(t, p)
 		fromCtx, ok := core.FromContext(got)
@@ -98,15 +97,15 @@ func TestAuthenticatePolicies(t *testing.T) {
 	t.Run("optional: a bad token is still rejected", func(t *testing.T) {
 		for name, r := range map[string]*core.Request{
 			"unknown":       headerRequest(bad),
-			"Basic":         {Method: http.MethodGet, TokenSources: core.TokenSources{Authorization: []string{"Basic abc"}}},
-			"Bearer alone":  {Method: http.MethodGet, TokenSources: core.TokenSources{Authorization: []string{"Bearer"}}},
-			"two tokens":    {Method: http.MethodGet, TokenSources: core.TokenSources{AmzAccessToken: []string{tok, bad}}},
+			"Basic":         {Method: http.MethodGet, Authorization: []string{"Basic abc"}},
+			"Bearer alone":  {Method: http.MethodGet, Authorization: []string{"Bearer"}},
+			"two tokens":    {Method: http.MethodGet, AmzAccessToken: []string{tok, bad}},
 			"refresh token": headerRequest(randomToken("Atzr|")),
 			"non-printable": amzRequest("Atza|a\x01b"),
 			"another app's": headerRequest(srv.Issue(otherClientID, alice)),
 			"bad encoding":  amzRequest("Atza%zz"),
 		} {
-			_, p, err := v.Authenticate(ctx, r, core.Policy{Optional: true})
+			_, p, err := authenticate(v, ctx, r, core.Policy{Optional: true})
 			assert.Error(t, err, name)
 			assert.Nil(t, p, name)
 		}

@@ -94,7 +94,7 @@ type record struct {
 	Aud     string   `json:"a,omitempty"`
 	AppID   string   `json:"p,omitempty"`
 	Iat     int64    `json:"i,omitempty"` // Unix seconds
-	Exp     int64    `json:"x,omitempty"` // Unix seconds; 0: outlives any cache
+	Exp     int64    `json:"x,omitempty"` // Unix nanoseconds; 0: outlives any cache
 	At      int64    `json:"t"`           // Unix nanoseconds: when Amazon said so
 	Profile *Profile `json:"pr,omitempty"`
 	Reject  string   `json:"e,omitempty"` // the rejection's code

@@ -282,7 +282,7 @@ func (s *sharedTier) decide(f *flight, val, revoked, forgotten []byte) (*entry, 
 	}
 	until := r.At + int64(v.cfg.cacheTTL)
 	if r.Exp != 0 {
-		until = min(until, time.Unix(r.Exp, 0).UnixNano())
+		until = min(until, r.Exp)
 	}
 	trust := time.Duration(until - now)
 	if trust <= 0 {
@@ -310,20 +310,9 @@ func (s *sharedTier) decide(f *flight, val, revoked, forgotten []byte) (*entry, 
 			return rejected(err)
 		}
 	}
-	left := time.Duration(math64(r.Exp, now))
-	v.setTrust(e, trust, left)
 	v.remember(f, e)
 	v.observeLookup(ctx, observe.TierShared, observe.LookupHit)
 	return e, nil, true
-}
-
-// math64 is how long until the Unix second exp, from now (Unix ns); a long
-// time when exp is 0.
-func math64(exp, now int64) int64 {
-	if exp == 0 {
-		return int64(100 * 365 * 24 * time.Hour)
-	}
-	return time.Unix(exp, 0).UnixNano() - now
 }
 
 // userRevoked reads the revocation record of e's customer. ok is false
@@ -447,7 +436,7 @@ func (s *sharedTier) set(ctx context.Context, force bool, key string, val []byte
 func (s *sharedTier) storeFact(ctx context.Context, f *flight, fa *fact) {
 	ttl := s.v.cfg.cacheTTL
 	if fa.exp != 0 {
-		ttl = min(ttl, time.Until(time.Unix(fa.exp, 0)))
+		ttl = min(ttl, time.Until(time.Unix(0, fa.exp)))
 	}
 	if ttl <= 0 {
 		return

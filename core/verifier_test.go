@@ -103,9 +103,7 @@ func errorTable() []tableRow {
 			setup: func(testing.TB, *lwatest.Server) rowInput {
 				a, b := randomToken("Atza|"), randomToken("Atza|")
 				return rowInput{
-					req: &core.Request{Method: http.MethodGet, TokenSources: core.TokenSources{
-						Authorization: []string{"Bearer " + a}, AmzAccessToken: []string{b},
-					}},
+					req:     &core.Request{Method: http.MethodGet, Authorization: []string{"Bearer " + a}, AmzAccessToken: []string{b}},
 					secrets: []string{a, b},
 				}
 			},
@@ -324,7 +322,7 @@ func runRow(t *testing.T, row tableRow, via string, logger *slog.Logger) (error,
 			got context.Context
 			p   *core.Profile
 		)
-		got, p, err = v.Authenticate(ctx, in.req, core.Policy{})
+		got, p, err = authenticate(v, ctx, in.req, core.Policy{})
 		assert.Nil(t, p, "a rejection returns no profile")
 		assert.Equal(t, ctx, got, "a rejection returns the request's own context")
 		_, ok := core.FromContext(got)
@@ -371,7 +369,7 @@ func TestVerifyValidToken(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, alice, p)
 
-	ctx, pp, err := v.Authenticate(context.Background(), headerRequest(tok), core.Policy{})
+	ctx, pp, err := authenticate(v, context.Background(), headerRequest(tok), core.Policy{})
 	require.NoError(t, err)
 	require.NotNil(t, pp)
 	assert.Equal(t, alice, *pp)
