@@ -161,7 +161,7 @@ func readmeSources() (*core.Verifier, error) {
 
 func readmeLogout(v *core.Verifier, mux *http.ServeMux) {
 	mux.Handle("POST /logout", stdlwa.New(v)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, _ := core.TokenFromRequest(r)
+		tok, _ := stdlwa.Token(r) // exactly as the middleware extracted it, from any source
 		if err := v.Revoke(r.Context(), tok); err != nil { // stop accepting it, on every replica
 			log.Printf("logout: %v", err) // the other replicas may not have heard it
 		}

@@ -34,16 +34,6 @@ func (c *FakeClock) Now() int64 { return c.nanos.Load() }
 // Advance moves the clock forward.
 func (c *FakeClock) Advance(d time.Duration) { c.nanos.Add(int64(d)) }
 
-// The defaults, for tests that step over them.
-const (
-	DefaultTimeout          = defaultTimeout
-	DefaultCacheTTL         = defaultCacheTTL
-	DefaultNegativeCacheTTL = defaultNegativeCacheTTL
-	DefaultMaxConcurrent    = defaultMaxConcurrent
-	DefaultBreakerFailures  = defaultBreakerFailures
-	DefaultBreakerCooldown  = defaultBreakerCooldown
-)
-
 // WithClock is the clock option lwatest passes through internal/bridge.
 var WithClock = withClock
 

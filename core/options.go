@@ -38,18 +38,19 @@ const (
 	FieldPostalCode = "postal_code"
 )
 
-// Defaults of the options (each option's doc gives its own).
+// Defaults of the options, for flags and configuration files that show
+// them (each option's doc says what it bounds).
 const (
-	defaultTimeout          = 5 * time.Second
-	defaultCacheTTL         = 5 * time.Minute
-	defaultCacheSize        = 100_000
-	defaultNegativeCacheTTL = 10 * time.Second
-	defaultMaxConcurrent    = 64
-	defaultMaxPending       = 4096
-	defaultLocalCacheTTL    = 30 * time.Second
-	defaultRefreshAhead     = 0.2
-	defaultBreakerFailures  = 5
-	defaultBreakerCooldown  = 2 * time.Second
+	DefaultTimeout          = 5 * time.Second  // WithTimeout
+	DefaultCacheTTL         = 5 * time.Minute  // WithCacheTTL
+	DefaultCacheSize        = 100_000          // WithCacheSize
+	DefaultNegativeCacheTTL = 10 * time.Second // WithNegativeCacheTTL
+	DefaultMaxConcurrent    = 64               // WithConcurrency: verifications at once
+	DefaultMaxPending       = 4096             // WithConcurrency: verifications waiting
+	DefaultLocalCacheTTL    = 30 * time.Second // WithLocalCacheTTL
+	DefaultRefreshAhead     = 0.2              // WithRefreshAhead
+	DefaultBreakerFailures  = 5                // WithCircuitBreaker: failures
+	DefaultBreakerCooldown  = 2 * time.Second  // WithCircuitBreaker: cooldown
 )
 
 // maxUpstreamBody bounds every answer read from Amazon.
@@ -312,16 +313,16 @@ func WithQueryToken(enabled bool) Option {
 // the result.
 func newConfig(opts []Option) (*config, error) {
 	c := &config{
-		timeout:       defaultTimeout,
-		cacheTTL:      defaultCacheTTL,
-		cacheSize:     defaultCacheSize,
-		negativeTTL:   defaultNegativeCacheTTL,
-		maxConcurrent: defaultMaxConcurrent,
-		maxPending:    defaultMaxPending,
-		localTTL:      defaultLocalCacheTTL,
-		refreshAhead:  defaultRefreshAhead,
-		breakerFails:  defaultBreakerFailures,
-		breakerCool:   defaultBreakerCooldown,
+		timeout:       DefaultTimeout,
+		cacheTTL:      DefaultCacheTTL,
+		cacheSize:     DefaultCacheSize,
+		negativeTTL:   DefaultNegativeCacheTTL,
+		maxConcurrent: DefaultMaxConcurrent,
+		maxPending:    DefaultMaxPending,
+		localTTL:      DefaultLocalCacheTTL,
+		refreshAhead:  DefaultRefreshAhead,
+		breakerFails:  DefaultBreakerFailures,
+		breakerCool:   DefaultBreakerCooldown,
 	}
 	for _, o := range opts {
 		if o != nil {

@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // Attribute keys. The lwa.* keys are this package's own; the others are
@@ -84,13 +85,13 @@ const (
 
 // requestBucket returns the lwa.requests bucket of ev, or -1 for an outcome
 // that is not a request's.
-func requestBucket(ev core.RequestEvent) int {
+func requestBucket(ev observe.RequestEvent) int {
 	switch ev.Outcome {
-	case core.OutcomeAuthenticated:
+	case observe.OutcomeAuthenticated:
 		return reqAuthenticated
-	case core.OutcomeAnonymous:
+	case observe.OutcomeAnonymous:
 		return reqAnonymous
-	case core.OutcomeRejected:
+	case observe.OutcomeRejected:
 		return reqRejected + codeIndex(ev.Code)
 	}
 	return -1
@@ -126,22 +127,22 @@ var (
 
 // lookupBucket returns the lwa.cache.lookups bucket of ev, or -1 for an
 // unknown tier or result.
-func lookupBucket(ev core.CacheEvent) int {
+func lookupBucket(ev observe.CacheEvent) int {
 	var t, r int
 	switch ev.Tier {
-	case core.TierLocal:
+	case observe.TierLocal:
 		t = 0
-	case core.TierShared:
+	case observe.TierShared:
 		t = 1
 	default:
 		return -1
 	}
 	switch ev.Result {
-	case core.LookupHit:
+	case observe.LookupHit:
 		r = 0
-	case core.LookupMiss:
+	case observe.LookupMiss:
 		r = 1
-	case core.LookupRejectedHit:
+	case observe.LookupRejectedHit:
 		r = 2
 	default:
 		return -1
@@ -180,11 +181,11 @@ var verificationOutcomeNames = [numVerifyOutcomes]string{"ok", "rejected", "erro
 
 // verificationOutcome returns the outcome and code indexes of ev. An outcome
 // that is not a verification's counts as an error.
-func verificationOutcome(ev core.VerificationEvent) (outcome, code int) {
+func verificationOutcome(ev observe.VerificationEvent) (outcome, code int) {
 	switch ev.Outcome {
-	case core.OutcomeOK:
+	case observe.OutcomeOK:
 		return verifyOK, 0
-	case core.OutcomeRejected:
+	case observe.OutcomeRejected:
 		return verifyRejected, codeIndex(ev.Code)
 	}
 	return verifyError, codeIndex(ev.Code)

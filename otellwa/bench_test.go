@@ -11,6 +11,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 	"github.com/go-lwa/lwa/otellwa"
 )
 
@@ -28,8 +29,8 @@ func BenchmarkObserverHotPath(b *testing.B) {
 	require.NoError(b, err)
 	var obs core.Observer = o // as core calls it: through the interface
 	ctx := context.Background()
-	req := core.RequestEvent{Outcome: core.OutcomeAuthenticated}
-	hit := core.CacheEvent{Tier: core.TierLocal, Result: core.LookupHit}
+	req := observe.RequestEvent{Outcome: observe.OutcomeAuthenticated}
+	hit := observe.CacheEvent{Tier: observe.TierLocal, Result: observe.LookupHit}
 
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()
@@ -48,10 +49,10 @@ func BenchmarkObserverHotPath(b *testing.B) {
 		})
 	})
 	b.Run("rejected", func(b *testing.B) {
-		rej := core.RequestEvent{Outcome: core.OutcomeRejected, Code: core.CodeInvalidToken}
+		rej := observe.RequestEvent{Outcome: observe.OutcomeRejected, Code: core.CodeInvalidToken}
 		b.ReportAllocs()
 		for b.Loop() {
-			obs.CacheLookup(ctx, core.CacheEvent{Tier: core.TierLocal, Result: core.LookupRejectedHit})
+			obs.CacheLookup(ctx, observe.CacheEvent{Tier: observe.TierLocal, Result: observe.LookupRejectedHit})
 			obs.Request(ctx, rej)
 		}
 	})

@@ -62,7 +62,7 @@ func TestIntegration(t *testing.T) {
 	_, err = v.Verify(warmCtx, tok)
 	require.NoError(t, err)
 	_, prof, err := v.Authenticate(warmCtx, &core.Request{Method: "GET",
-		TokenSources: core.TokenSources{Authorization: []string{"Bearer " + tok}}}, core.Policy{})
+		Authorization: []string{"Bearer " + tok}}, core.Policy{})
 	require.NoError(t, err)
 	require.NotNil(t, prof)
 	_, _, err = v.Authenticate(warmCtx, &core.Request{Method: "GET"}, core.Policy{})
@@ -213,7 +213,7 @@ func TestIntegrationCoalesced(t *testing.T) {
 	const callers = 20
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	req := &core.Request{Method: "GET", TokenSources: core.TokenSources{Authorization: []string{"Bearer " + tok}}}
+	req := &core.Request{Method: "GET", Authorization: []string{"Bearer " + tok}}
 	for range callers {
 		wg.Add(1)
 		go func() {

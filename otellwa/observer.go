@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // ScopeName is the instrumentation scope name of the meter and the tracer
@@ -51,7 +52,7 @@ type Observer struct {
 	upstreamDuration metric.Float64Histogram
 
 	mu     sync.Mutex
-	stats  map[uint64]func() core.CacheStats
+	stats  map[uint64]func() observe.Stats
 	nextID uint64
 }
 
@@ -103,7 +104,7 @@ func New(opts ...Option) (*Observer, error) {
 	meter := cfg.mp.Meter(ScopeName, metric.WithInstrumentationVersion(v))
 	o := &Observer{
 		tracer: cfg.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(v)),
-		stats:  make(map[uint64]func() core.CacheStats),
+		stats:  make(map[uint64]func() observe.Stats),
 	}
 	var err error
 	if o.requestsCounter, err = meter.Int64ObservableCounter("lwa.requests",
@@ -191,14 +192,14 @@ func moduleVersion() string {
 }
 
 // Request counts one middleware decision. It does not allocate.
-func (o *Observer) Request(_ context.Context, ev core.RequestEvent) {
+func (o *Observer) Request(_ context.Context, ev observe.RequestEvent) {
 	if i := requestBucket(ev); i >= 0 {
 		o.requests[i].Add(1)
 	}
 }
 
 // CacheLookup counts one cache lookup. It does not allocate.
-func (o *Observer) CacheLookup(_ context.Context, ev core.CacheEvent) {
+func (o *Observer) CacheLookup(_ context.Context, ev observe.CacheEvent) {
 	if i := lookupBucket(ev); i >= 0 {
 		o.lookups[i].Add(1)
 	}
@@ -231,7 +232,7 @@ func (o *Observer) VerificationStart(ctx context.Context) context.Context {
 // verification in lwa.verifications and lwa.verification.duration, and ends
 // the lwa.verify span started by VerificationStart (with status Error and
 // the error code as its message when the outcome is not ok).
-func (o *Observer) VerificationEnd(ctx context.Context, ev core.VerificationEvent) {
+func (o *Observer) VerificationEnd(ctx context.Context, ev observe.VerificationEvent) {
 	o.active.Add(-1)
 	outcome, code := verificationOutcome(ev)
 	o.verifications.Add(ctx, 1, verificationOptions[outcome][code])
@@ -252,7 +253,7 @@ func (o *Observer) VerificationEnd(ctx context.Context, ev core.VerificationEven
 
 // UpstreamStart starts a client span for one call to Amazon, a child of the
 // lwa.verify span in ctx, following OpenTelemetry's HTTP client conventions.
-func (o *Observer) UpstreamStart(ctx context.Context, call core.UpstreamCall) context.Context {
+func (o *Observer) UpstreamStart(ctx context.Context, call observe.UpstreamCall) context.Context {
 	method, name := httpMethod(call.Method)
 	attrs := make([]attribute.KeyValue, 0, 5)
 	attrs = append(attrs, attrHTTPMethod.String(method))
@@ -274,7 +275,7 @@ func (o *Observer) UpstreamStart(ctx context.Context, call core.UpstreamCall) co
 
 // UpstreamEnd records the call in lwa.upstream.duration and ends the span
 // started by UpstreamStart.
-func (o *Observer) UpstreamEnd(ctx context.Context, ev core.UpstreamEvent) {
+func (o *Observer) UpstreamEnd(ctx context.Context, ev observe.UpstreamEvent) {
 	attrs := make([]attribute.KeyValue, 0, 3)
 	attrs = append(attrs, attrEndpoint.String(endpointName(ev.Endpoint)))
 	if ev.StatusCode != 0 {
@@ -300,7 +301,7 @@ func (o *Observer) UpstreamEnd(ctx context.Context, ev core.UpstreamEvent) {
 
 // Attach adds stats to the functions lwa.cache.entries sums at collection
 // time; detach removes it (calling it again does nothing).
-func (o *Observer) Attach(stats func() core.CacheStats) (detach func()) {
+func (o *Observer) Attach(stats func() observe.Stats) (detach func()) {
 	if stats == nil {
 		return func() {}
 	}
@@ -335,7 +336,7 @@ func (o *Observer) collect(_ context.Context, obs metric.Observer) error {
 	obs.ObserveInt64(o.waitingCounter, o.waiting.Load())
 
 	o.mu.Lock()
-	fns := make([]func() core.CacheStats, 0, len(o.stats))
+	fns := make([]func() observe.Stats, 0, len(o.stats))
 	for _, f := range o.stats {
 		fns = append(fns, f)
 	}
@@ -357,7 +358,7 @@ func (o *Observer) collect(_ context.Context, obs metric.Observer) error {
 // core reports (when it is a short identifier) or, for an answer with a
 // status of 400 or more, the status code, as OpenTelemetry's HTTP client
 // conventions ask; "" for a successful call.
-func upstreamErrorType(ev core.UpstreamEvent) string {
+func upstreamErrorType(ev observe.UpstreamEvent) string {
 	if ev.ErrorType != "" {
 		return safeErrorType(ev.ErrorType)
 	}

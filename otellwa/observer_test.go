@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 	"github.com/go-lwa/lwa/otellwa"
 )
 
@@ -26,14 +27,14 @@ func TestNewGlobalProviders(t *testing.T) {
 	obs, err := otellwa.New(otellwa.WithMeterProvider(nil), otellwa.WithTracerProvider(nil))
 	require.NoError(t, err)
 	var o core.Observer = obs
-	o.Request(ctx, core.RequestEvent{Outcome: core.OutcomeAuthenticated})
-	o.CacheLookup(ctx, core.CacheEvent{Tier: core.TierLocal, Result: core.LookupHit})
+	o.Request(ctx, observe.RequestEvent{Outcome: observe.OutcomeAuthenticated})
+	o.CacheLookup(ctx, observe.CacheEvent{Tier: observe.TierLocal, Result: observe.LookupHit})
 	o.VerificationWaiting(ctx, 1)
 	vctx := o.VerificationStart(ctx)
-	uctx := o.UpstreamStart(vctx, core.UpstreamCall{Endpoint: "tokeninfo", Method: "GET"})
-	o.UpstreamEnd(uctx, core.UpstreamEvent{StatusCode: 200})
-	o.VerificationEnd(vctx, core.VerificationEvent{Outcome: core.OutcomeOK})
-	o.Attach(func() core.CacheStats { return core.CacheStats{} })()
+	uctx := o.UpstreamStart(vctx, observe.UpstreamCall{Endpoint: "tokeninfo", Method: "GET"})
+	o.UpstreamEnd(uctx, observe.UpstreamEvent{StatusCode: 200})
+	o.VerificationEnd(vctx, observe.VerificationEvent{Outcome: observe.OutcomeOK})
+	o.Attach(func() observe.Stats { return observe.Stats{} })()
 	require.NoError(t, obs.Close())
 }
 
@@ -41,9 +42,9 @@ func TestNewGlobalProviders(t *testing.T) {
 // collected before any event.
 func TestInstruments(t *testing.T) {
 	f := newFixture(t)
-	f.obs.Attach(func() core.CacheStats { return core.CacheStats{} })
-	f.obs.VerificationEnd(ctx, core.VerificationEvent{Outcome: core.OutcomeOK})
-	f.obs.UpstreamEnd(ctx, core.UpstreamEvent{UpstreamCall: core.UpstreamCall{Endpoint: "profile"}, StatusCode: 200})
+	f.obs.Attach(func() observe.Stats { return observe.Stats{} })
+	f.obs.VerificationEnd(ctx, observe.VerificationEvent{Outcome: observe.OutcomeOK})
+	f.obs.UpstreamEnd(ctx, observe.UpstreamEvent{UpstreamCall: observe.UpstreamCall{Endpoint: "profile"}, StatusCode: 200})
 	got := f.collect(t)
 
 	type want struct {
@@ -97,18 +98,18 @@ func TestRequests(t *testing.T) {
 	}
 	assert.Equal(t, zero, sumOf(t, f.collect(t)["lwa.requests"], true))
 
-	events := map[core.RequestEvent]int{
-		{Outcome: core.OutcomeAuthenticated}:                                3,
-		{Outcome: core.OutcomeAuthenticated, Code: "ignored"}:               1,
-		{Outcome: core.OutcomeAnonymous}:                                    2,
-		{Outcome: core.OutcomeRejected, Code: core.CodeInvalidRequest}:      4,
-		{Outcome: core.OutcomeRejected, Code: core.CodeInvalidToken}:        5,
-		{Outcome: core.OutcomeRejected, Code: core.CodeInsufficientScope}:   6,
-		{Outcome: core.OutcomeRejected, Code: core.CodeNotFound}:            7,
-		{Outcome: core.OutcomeRejected, Code: core.CodeServerError}:         8,
-		{Outcome: core.OutcomeRejected, Code: "Atza|a-token-a-caller-sent"}: 1,
-		{Outcome: core.OutcomeRejected}:                                     1,
-		{Outcome: core.OutcomeOK}:                                           9, // not a request outcome
+	events := map[observe.RequestEvent]int{
+		{Outcome: observe.OutcomeAuthenticated}:                                3,
+		{Outcome: observe.OutcomeAuthenticated, Code: "ignored"}:               1,
+		{Outcome: observe.OutcomeAnonymous}:                                    2,
+		{Outcome: observe.OutcomeRejected, Code: core.CodeInvalidRequest}:      4,
+		{Outcome: observe.OutcomeRejected, Code: core.CodeInvalidToken}:        5,
+		{Outcome: observe.OutcomeRejected, Code: core.CodeInsufficientScope}:   6,
+		{Outcome: observe.OutcomeRejected, Code: core.CodeNotFound}:            7,
+		{Outcome: observe.OutcomeRejected, Code: core.CodeServerError}:         8,
+		{Outcome: observe.OutcomeRejected, Code: "Atza|a-token-a-caller-sent"}: 1,
+		{Outcome: observe.OutcomeRejected}:                                     1,
+		{Outcome: observe.OutcomeOK}:                                           9, // not a request outcome
 		{}:                                                                  9,
 	}
 	for ev, n := range events {
@@ -132,16 +133,16 @@ func TestRequests(t *testing.T) {
 func TestCacheLookups(t *testing.T) {
 	f := newFixture(t)
 	n := 1
-	for _, tier := range []core.Tier{core.TierLocal, core.TierShared} {
-		for _, res := range []core.LookupResult{core.LookupHit, core.LookupMiss, core.LookupRejectedHit} {
+	for _, tier := range []observe.Tier{observe.TierLocal, observe.TierShared} {
+		for _, res := range []observe.LookupResult{observe.LookupHit, observe.LookupMiss, observe.LookupRejectedHit} {
 			for range n {
-				f.obs.CacheLookup(ctx, core.CacheEvent{Tier: tier, Result: res})
+				f.obs.CacheLookup(ctx, observe.CacheEvent{Tier: tier, Result: res})
 			}
 			n++
 		}
 	}
-	f.obs.CacheLookup(ctx, core.CacheEvent{Tier: 0, Result: core.LookupHit}) // unknown: not counted
-	f.obs.CacheLookup(ctx, core.CacheEvent{Tier: core.TierLocal, Result: 9})
+	f.obs.CacheLookup(ctx, observe.CacheEvent{Tier: 0, Result: observe.LookupHit}) // unknown: not counted
+	f.obs.CacheLookup(ctx, observe.CacheEvent{Tier: observe.TierLocal, Result: 9})
 	assert.Equal(t, map[string]int64{
 		"lwa.cache.result=hit,lwa.cache.tier=local":           1,
 		"lwa.cache.result=miss,lwa.cache.tier=local":          2,
@@ -162,11 +163,11 @@ func TestVerifications(t *testing.T) {
 	m := f.collect(t)
 	assert.Equal(t, map[string]int64{"": 3}, sumOf(t, m["lwa.verifications.active"], false))
 
-	f.obs.VerificationEnd(vctx, core.VerificationEvent{Outcome: core.OutcomeOK, Duration: 250 * time.Millisecond})
-	f.obs.VerificationEnd(vctx, core.VerificationEvent{Outcome: core.OutcomeRejected, Code: core.CodeInvalidToken, Duration: 500 * time.Millisecond})
-	f.obs.VerificationEnd(vctx, core.VerificationEvent{Outcome: core.OutcomeFailed, Code: core.CodeServerError, Duration: 2 * time.Second})
-	f.obs.VerificationEnd(ctx, core.VerificationEvent{Outcome: core.OutcomeFailed, Code: "secret-ish", Duration: time.Second})
-	f.obs.VerificationEnd(ctx, core.VerificationEvent{Outcome: core.OutcomeRejected, Code: core.CodeNotFound})
+	f.obs.VerificationEnd(vctx, observe.VerificationEvent{Outcome: observe.OutcomeOK, Duration: 250 * time.Millisecond})
+	f.obs.VerificationEnd(vctx, observe.VerificationEvent{Outcome: observe.OutcomeRejected, Code: core.CodeInvalidToken, Duration: 500 * time.Millisecond})
+	f.obs.VerificationEnd(vctx, observe.VerificationEvent{Outcome: observe.OutcomeFailed, Code: core.CodeServerError, Duration: 2 * time.Second})
+	f.obs.VerificationEnd(ctx, observe.VerificationEvent{Outcome: observe.OutcomeFailed, Code: "secret-ish", Duration: time.Second})
+	f.obs.VerificationEnd(ctx, observe.VerificationEvent{Outcome: observe.OutcomeRejected, Code: core.CodeNotFound})
 	m = f.collect(t)
 	assert.Equal(t, map[string]int64{
 		"lwa.outcome=ok": 1,
@@ -197,10 +198,10 @@ func TestWaiting(t *testing.T) {
 // error type.
 func TestUpstreamDuration(t *testing.T) {
 	f := newFixture(t)
-	call := func(ep string) core.UpstreamCall {
-		return core.UpstreamCall{Endpoint: ep, Method: "GET", ServerAddress: "api.amazon.com", ServerPort: 443}
+	call := func(ep string) observe.UpstreamCall {
+		return observe.UpstreamCall{Endpoint: ep, Method: "GET", ServerAddress: "api.amazon.com", ServerPort: 443}
 	}
-	for _, ev := range []core.UpstreamEvent{
+	for _, ev := range []observe.UpstreamEvent{
 		{UpstreamCall: call("tokeninfo"), StatusCode: 200, Duration: 100 * time.Millisecond},
 		{UpstreamCall: call("tokeninfo"), StatusCode: 200, Duration: 300 * time.Millisecond},
 		{UpstreamCall: call("profile"), StatusCode: 200, Duration: 50 * time.Millisecond},
@@ -232,15 +233,15 @@ func TestCacheEntries(t *testing.T) {
 	_, ok := f.collect(t)["lwa.cache.entries"]
 	assert.False(t, ok, "no Verifier attached: no cache to report")
 
-	a := core.CacheStats{Verified: 10, Rejected: 1}
-	detachA := f.obs.Attach(func() core.CacheStats { return a })
-	detachB := f.obs.Attach(func() core.CacheStats { return core.CacheStats{Verified: 5, Rejected: 2} })
+	a := observe.Stats{Verified: 10, Rejected: 1}
+	detachA := f.obs.Attach(func() observe.Stats { return a })
+	detachB := f.obs.Attach(func() observe.Stats { return observe.Stats{Verified: 5, Rejected: 2} })
 	assert.Equal(t, map[string]int64{
 		"lwa.cache.kind=verified,lwa.cache.tier=local": 15,
 		"lwa.cache.kind=rejected,lwa.cache.tier=local": 3,
 	}, gaugeOf(t, f.collect(t)["lwa.cache.entries"]))
 
-	a = core.CacheStats{Verified: 20, Rejected: 0} // read at collection time
+	a = observe.Stats{Verified: 20, Rejected: 0} // read at collection time
 	assert.Equal(t, map[string]int64{
 		"lwa.cache.kind=verified,lwa.cache.tier=local": 25,
 		"lwa.cache.kind=rejected,lwa.cache.tier=local": 2,
@@ -263,7 +264,7 @@ func TestCacheEntries(t *testing.T) {
 // TestClose: after Close the observable instruments stop reporting.
 func TestClose(t *testing.T) {
 	f := newFixture(t)
-	f.obs.Request(ctx, core.RequestEvent{Outcome: core.OutcomeAuthenticated})
+	f.obs.Request(ctx, observe.RequestEvent{Outcome: observe.OutcomeAuthenticated})
 	require.Contains(t, f.collect(t), "lwa.requests")
 	require.NoError(t, f.obs.Close())
 	m := f.collect(t)
@@ -302,15 +303,15 @@ func TestSpans(t *testing.T) {
 	cctx, caller := f.tp.Tracer("test").Start(ctx, "caller")
 
 	vctx := f.obs.VerificationStart(cctx)
-	ti := core.UpstreamCall{Endpoint: "tokeninfo", Method: "GET", ServerAddress: "api.amazon.com", ServerPort: 443,
+	ti := observe.UpstreamCall{Endpoint: "tokeninfo", Method: "GET", ServerAddress: "api.amazon.com", ServerPort: 443,
 		URL: "https://api.amazon.com/auth/o2/tokeninfo?access_token=REDACTED"}
-	pr := core.UpstreamCall{Endpoint: "profile", Method: "GET", ServerAddress: "api.amazon.com", ServerPort: 443,
+	pr := observe.UpstreamCall{Endpoint: "profile", Method: "GET", ServerAddress: "api.amazon.com", ServerPort: 443,
 		URL: "https://api.amazon.com/user/profile"}
 	tctx := f.obs.UpstreamStart(vctx, ti)
 	pctx := f.obs.UpstreamStart(vctx, pr)
-	f.obs.UpstreamEnd(pctx, core.UpstreamEvent{UpstreamCall: pr, StatusCode: 200, Duration: time.Millisecond})
-	f.obs.UpstreamEnd(tctx, core.UpstreamEvent{UpstreamCall: ti, StatusCode: 200, Duration: time.Millisecond})
-	f.obs.VerificationEnd(vctx, core.VerificationEvent{Outcome: core.OutcomeOK, Duration: time.Millisecond})
+	f.obs.UpstreamEnd(pctx, observe.UpstreamEvent{UpstreamCall: pr, StatusCode: 200, Duration: time.Millisecond})
+	f.obs.UpstreamEnd(tctx, observe.UpstreamEvent{UpstreamCall: ti, StatusCode: 200, Duration: time.Millisecond})
+	f.obs.VerificationEnd(vctx, observe.VerificationEvent{Outcome: observe.OutcomeOK, Duration: time.Millisecond})
 	assert.True(t, caller.IsRecording(), "the hooks never end the caller's span")
 	caller.End()
 
@@ -362,15 +363,15 @@ func TestSpans(t *testing.T) {
 func TestSpanStatuses(t *testing.T) {
 	tests := []struct {
 		name       string
-		verify     core.VerificationEvent
-		upstream   core.UpstreamEvent
+		verify     observe.VerificationEvent
+		upstream   observe.UpstreamEvent
 		wantVerify sdktrace.Status
 		wantCall   sdktrace.Status
 		callAttrs  map[string]attribute.Value
 	}{{
 		name:       "rejected",
-		verify:     core.VerificationEvent{Outcome: core.OutcomeRejected, Code: core.CodeInvalidToken},
-		upstream:   core.UpstreamEvent{StatusCode: 400},
+		verify:     observe.VerificationEvent{Outcome: observe.OutcomeRejected, Code: core.CodeInvalidToken},
+		upstream:   observe.UpstreamEvent{StatusCode: 400},
 		wantVerify: sdktrace.Status{Code: codes.Error, Description: "invalid_token"},
 		wantCall:   sdktrace.Status{Code: codes.Error, Description: "400"},
 		callAttrs: map[string]attribute.Value{
@@ -379,22 +380,22 @@ func TestSpanStatuses(t *testing.T) {
 		},
 	}, {
 		name:       "not found",
-		verify:     core.VerificationEvent{Outcome: core.OutcomeRejected, Code: core.CodeNotFound},
-		upstream:   core.UpstreamEvent{StatusCode: 200},
+		verify:     observe.VerificationEvent{Outcome: observe.OutcomeRejected, Code: core.CodeNotFound},
+		upstream:   observe.UpstreamEvent{StatusCode: 200},
 		wantVerify: sdktrace.Status{Code: codes.Error, Description: "not_found"},
 		wantCall:   sdktrace.Status{Code: codes.Unset},
 		callAttrs:  map[string]attribute.Value{"http.response.status_code": attribute.IntValue(200)},
 	}, {
 		name:       "timeout",
-		verify:     core.VerificationEvent{Outcome: core.OutcomeFailed, Code: core.CodeServerError},
-		upstream:   core.UpstreamEvent{ErrorType: "timeout"},
+		verify:     observe.VerificationEvent{Outcome: observe.OutcomeFailed, Code: core.CodeServerError},
+		upstream:   observe.UpstreamEvent{ErrorType: "timeout"},
 		wantVerify: sdktrace.Status{Code: codes.Error, Description: "server_error"},
 		wantCall:   sdktrace.Status{Code: codes.Error, Description: "timeout"},
 		callAttrs:  map[string]attribute.Value{"error.type": attribute.StringValue("timeout")},
 	}, {
 		name:       "server error",
-		verify:     core.VerificationEvent{Outcome: core.OutcomeFailed, Code: "something new"},
-		upstream:   core.UpstreamEvent{StatusCode: 503, ErrorType: "server_error"},
+		verify:     observe.VerificationEvent{Outcome: observe.OutcomeFailed, Code: "something new"},
+		upstream:   observe.UpstreamEvent{StatusCode: 503, ErrorType: "server_error"},
 		wantVerify: sdktrace.Status{Code: codes.Error, Description: "_OTHER"},
 		wantCall:   sdktrace.Status{Code: codes.Error, Description: "server_error"},
 		callAttrs: map[string]attribute.Value{
@@ -406,7 +407,7 @@ func TestSpanStatuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			vctx := f.obs.VerificationStart(ctx)
-			call := core.UpstreamCall{Endpoint: "tokeninfo", Method: "GET"}
+			call := observe.UpstreamCall{Endpoint: "tokeninfo", Method: "GET"}
 			tt.upstream.UpstreamCall = call
 			f.obs.UpstreamEnd(f.obs.UpstreamStart(vctx, call), tt.upstream)
 			f.obs.VerificationEnd(vctx, tt.verify)
@@ -441,19 +442,19 @@ func TestSpanStatuses(t *testing.T) {
 func TestEndWithoutStart(t *testing.T) {
 	f := newFixture(t)
 	cctx, caller := f.tp.Tracer("test").Start(ctx, "caller")
-	f.obs.UpstreamEnd(cctx, core.UpstreamEvent{StatusCode: 500, ErrorType: "server_error"})
-	f.obs.VerificationEnd(cctx, core.VerificationEvent{Outcome: core.OutcomeFailed, Code: core.CodeServerError})
+	f.obs.UpstreamEnd(cctx, observe.UpstreamEvent{StatusCode: 500, ErrorType: "server_error"})
+	f.obs.VerificationEnd(cctx, observe.VerificationEvent{Outcome: observe.OutcomeFailed, Code: core.CodeServerError})
 	assert.True(t, caller.IsRecording())
 	assert.Empty(t, f.spans.Ended())
 
 	// The upstream call's context ends the upstream span, the verification's
 	// the verification's, whatever the order.
 	vctx := f.obs.VerificationStart(cctx)
-	uctx := f.obs.UpstreamStart(vctx, core.UpstreamCall{Endpoint: "profile", Method: "GET"})
-	f.obs.VerificationEnd(vctx, core.VerificationEvent{Outcome: core.OutcomeOK})
+	uctx := f.obs.UpstreamStart(vctx, observe.UpstreamCall{Endpoint: "profile", Method: "GET"})
+	f.obs.VerificationEnd(vctx, observe.VerificationEvent{Outcome: observe.OutcomeOK})
 	require.Len(t, spansNamed(f, "lwa.verify"), 1)
 	assert.Empty(t, spansNamed(f, "GET"))
-	f.obs.UpstreamEnd(uctx, core.UpstreamEvent{StatusCode: 200})
+	f.obs.UpstreamEnd(uctx, observe.UpstreamEvent{StatusCode: 200})
 	require.Len(t, spansNamed(f, "GET"), 1)
 	caller.End()
 }
@@ -463,7 +464,7 @@ func TestEndWithoutStart(t *testing.T) {
 func TestMethodSpanName(t *testing.T) {
 	f := newFixture(t)
 	for _, m := range []string{"GET", "POST", "", "BREW"} {
-		f.obs.UpstreamEnd(f.obs.UpstreamStart(ctx, core.UpstreamCall{Endpoint: "profile", Method: m}), core.UpstreamEvent{})
+		f.obs.UpstreamEnd(f.obs.UpstreamStart(ctx, observe.UpstreamCall{Endpoint: "profile", Method: m}), observe.UpstreamEvent{})
 	}
 	got := map[string]string{}
 	for _, s := range f.spans.Ended() {
@@ -494,7 +495,7 @@ func TestURLRedaction(t *testing.T) {
 	}
 	for _, tt := range tests {
 		f := newFixture(t)
-		f.obs.UpstreamEnd(f.obs.UpstreamStart(ctx, core.UpstreamCall{Endpoint: "tokeninfo", Method: "GET", URL: tt.in}), core.UpstreamEvent{})
+		f.obs.UpstreamEnd(f.obs.UpstreamStart(ctx, observe.UpstreamCall{Endpoint: "tokeninfo", Method: "GET", URL: tt.in}), observe.UpstreamEvent{})
 		s := f.spans.Ended()
 		require.Len(t, s, 1)
 		assert.Equal(t, tt.want, attrs(s[0])["url.full"].AsString())
@@ -503,7 +504,7 @@ func TestURLRedaction(t *testing.T) {
 
 	// A URL that does not parse is left out rather than exported.
 	f := newFixture(t)
-	f.obs.UpstreamEnd(f.obs.UpstreamStart(ctx, core.UpstreamCall{Endpoint: "tokeninfo", Method: "GET", URL: "http://h/%zz?access_token=" + tok}), core.UpstreamEvent{})
+	f.obs.UpstreamEnd(f.obs.UpstreamStart(ctx, observe.UpstreamCall{Endpoint: "tokeninfo", Method: "GET", URL: "http://h/%zz?access_token=" + tok}), observe.UpstreamEvent{})
 	s := f.spans.Ended()
 	require.Len(t, s, 1)
 	assert.NotContains(t, attrs(s[0]), "url.full")
@@ -526,19 +527,19 @@ func TestSecretAudit(t *testing.T) {
 		"http://[::1]:%zz/?access_token=" + q,
 	} {
 		vctx := f.obs.VerificationStart(cctx)
-		for _, call := range []core.UpstreamCall{
+		for _, call := range []observe.UpstreamCall{
 			{Endpoint: "tokeninfo", Method: "GET", URL: u, ServerAddress: "api.amazon.com", ServerPort: 443},
 			{Endpoint: tok, Method: tok, URL: u, ServerAddress: "api.amazon.com", ServerPort: 443},
 		} {
 			uctx := f.obs.UpstreamStart(vctx, call)
-			f.obs.UpstreamEnd(uctx, core.UpstreamEvent{UpstreamCall: call, StatusCode: 400, ErrorType: tok, Duration: time.Millisecond})
+			f.obs.UpstreamEnd(uctx, observe.UpstreamEvent{UpstreamCall: call, StatusCode: 400, ErrorType: tok, Duration: time.Millisecond})
 		}
-		f.obs.VerificationEnd(vctx, core.VerificationEvent{Outcome: core.OutcomeRejected, Code: tok, Duration: time.Millisecond})
+		f.obs.VerificationEnd(vctx, observe.VerificationEvent{Outcome: observe.OutcomeRejected, Code: tok, Duration: time.Millisecond})
 	}
-	f.obs.Request(ctx, core.RequestEvent{Outcome: core.OutcomeRejected, Code: tok})
-	f.obs.Request(ctx, core.RequestEvent{Outcome: core.OutcomeAuthenticated, Code: tok})
-	f.obs.CacheLookup(ctx, core.CacheEvent{Tier: core.TierLocal, Result: core.LookupMiss})
-	f.obs.Attach(func() core.CacheStats { return core.CacheStats{Verified: 1} })
+	f.obs.Request(ctx, observe.RequestEvent{Outcome: observe.OutcomeRejected, Code: tok})
+	f.obs.Request(ctx, observe.RequestEvent{Outcome: observe.OutcomeAuthenticated, Code: tok})
+	f.obs.CacheLookup(ctx, observe.CacheEvent{Tier: observe.TierLocal, Result: observe.LookupMiss})
+	f.obs.Attach(func() observe.Stats { return observe.Stats{Verified: 1} })
 	caller.End()
 
 	require.Len(t, f.spans.Ended(), 5*3+1)

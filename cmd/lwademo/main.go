@@ -332,7 +332,6 @@ func writeHTML(w http.ResponseWriter, status int, d htmlData) {
 // writes, the protected handler is not called and the answer stays an
 // error.
 func htmlError(w http.ResponseWriter, r *http.Request, err *core.Error) {
-	err.SetAuthHeaders(w.Header().Set)
 	writeHTML(w, err.Status, htmlData{Status: err.Status, Code: err.Code, Description: err.Description})
 }
 

@@ -41,6 +41,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 	"github.com/go-lwa/lwa/otellwa"
 )
 
@@ -89,7 +90,7 @@ type howObserver struct {
 
 var _ core.Observer = howObserver{}
 
-func (o howObserver) Request(ctx context.Context, ev core.RequestEvent) {
+func (o howObserver) Request(ctx context.Context, ev observe.RequestEvent) {
 	o.Observer.Request(ctx, ev)
 	if h := handlingOf(ctx); h != nil {
 		h.mu.Lock()
@@ -98,14 +99,14 @@ func (o howObserver) Request(ctx context.Context, ev core.RequestEvent) {
 	}
 }
 
-func (o howObserver) CacheLookup(ctx context.Context, ev core.CacheEvent) {
+func (o howObserver) CacheLookup(ctx context.Context, ev observe.CacheEvent) {
 	o.Observer.CacheLookup(ctx, ev)
-	if ev.Result != core.LookupHit {
+	if ev.Result != observe.LookupHit {
 		return
 	}
 	if h := handlingOf(ctx); h != nil {
 		h.mu.Lock()
-		if ev.Tier == core.TierLocal {
+		if ev.Tier == observe.TierLocal {
 			h.localHit = true
 		} else {
 			h.sharedHit = true
@@ -130,7 +131,7 @@ func (o howObserver) VerificationStart(ctx context.Context) context.Context {
 type handling struct {
 	mu                            sync.Mutex
 	decided                       bool // the lwa middleware decided
-	outcome                       core.Outcome
+	outcome                       observe.Outcome
 	code                          string
 	skipped                       bool // the middleware's Skip let it through
 	localHit, sharedHit, upstream bool
@@ -164,9 +165,9 @@ func (h *handling) how(r *http.Request) string {
 		return "skipped"
 	case !h.decided:
 		return "public" // no lwa middleware on this route
-	case h.outcome == core.OutcomeRejected:
+	case h.outcome == observe.OutcomeRejected:
 		return "rejected " + h.code
-	case h.outcome == core.OutcomeAnonymous:
+	case h.outcome == observe.OutcomeAnonymous:
 		return "anonymous"
 	case h.localHit:
 		return "local cache"

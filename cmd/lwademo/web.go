@@ -340,9 +340,9 @@ func (s *site) backToPage(w http.ResponseWriter, r *http.Request, origin string,
 
 // logout revokes the caller's (verified) token.
 func (s *site) logout(w http.ResponseWriter, r *http.Request) {
-	tok, err := core.TokenFromRequest(r)
-	if err != nil { // cannot happen behind the middleware
-		core.WriteError(w, err)
+	tok, ok := stdlwa.Token(r)
+	if !ok { // cannot happen behind the middleware
+		core.WriteError(w, core.ErrMissingToken)
 		return
 	}
 	if s.fake != nil {

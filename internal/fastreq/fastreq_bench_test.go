@@ -33,7 +33,7 @@ func benchRead(b *testing.B, cookie string) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var buf Buffer
-		r := Read(ctx, v, &buf)
+		r := NewReader(v).Read(ctx, &buf)
 		if len(r.Authorization) != 1 {
 			b.Fatal("no token")
 		}

@@ -35,7 +35,7 @@ func TestRead(t *testing.T) {
 	req.CopyTo(&ctx.Request)
 
 	var buf Buffer
-	r := Read(ctx, v, &buf)
+	r := NewReader(v).Read(ctx, &buf)
 	assert.Equal(t, "OPTIONS", r.Method)
 	assert.Equal(t, "POST", r.AccessControlRequestMethod)
 	assert.Equal(t, []string{"Bearer a1", "Bearer a2"}, r.Authorization)
@@ -45,7 +45,7 @@ func TestRead(t *testing.T) {
 	assert.Equal(t, []string{"c"}, r.Cookie)
 
 	var buf2 Buffer
-	r = Read(ctx, plain, &buf2)
+	r = NewReader(plain).Read(ctx, &buf2)
 	assert.Nil(t, r.Header, "no custom header configured")
 	assert.Nil(t, r.Cookie, "no cookie configured")
 
@@ -54,7 +54,7 @@ func TestRead(t *testing.T) {
 	ctx.Request.Header.Del("authorization")
 	ctx.Request.Header.Del("AUTHORIZATION")
 	var buf3 Buffer
-	r = Read(ctx, plain, &buf3)
+	r = NewReader(plain).Read(ctx, &buf3)
 	assert.Empty(t, r.AccessControlRequestMethod, "read on OPTIONS only")
 	assert.Nil(t, r.Authorization, "an absent header is nil, as in net/http")
 }
