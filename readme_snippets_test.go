@@ -193,6 +193,8 @@ func readmeErrors(v *core.Verifier, token string, w http.ResponseWriter, r *http
 
 func readmeReplicas() {
 	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379"}) // the client you already have (Cluster and Sentinel too)
+	// The fleet's key comes from LWA_SHARED_KEYS (or core.WithSharedKeys):
+	// the same on every replica, never stored in Redis.
 	v, err := core.NewVerifier(core.WithSharedCache(redislwa.New(rdb)))
 	if err != nil {
 		log.Fatal(err)

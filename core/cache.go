@@ -24,12 +24,12 @@ func keyOf(token string) cacheKey {
 // entry is one verified token: its profile and details (shared, never
 // modified) and, on the cache's clock, until when it may be trusted.
 type entry struct {
-	profile  Profile
-	clientID string  // tokeninfo's aud; the Verifier's own string when it is one of its client IDs
-	appID    string  // tokeninfo's app_id; "" when Amazon did not say
-	issued   int64   // tokeninfo's iat, Unix seconds; 0 when Amazon did not say
-	expires  int64   // when the token expires at Amazon, Unix seconds; 0: never within any cache's life
-	user     userKey // the customer, for RevokeUser
+	profile    Profile
+	clientID   string // tokeninfo's aud; the Verifier's own string when it is one of its client IDs
+	appID      string // tokeninfo's app_id; "" when Amazon did not say
+	issued     int64  // tokeninfo's iat, Unix seconds; 0 when Amazon did not say
+	expires    int64  // when the token expires at Amazon, Unix seconds; 0: never within any cache's life
+	nextOfUser *entry // the next entry of the same customers (userIndex), guarded by its lock
 
 	key        cacheKey      // its key: the index finds entries by its first 8 bytes
 	ttl        time.Duration // how long it was trusted for when stored
@@ -38,6 +38,9 @@ type entry struct {
 	keepUntil  int64         // kept this long for stale-if-error; never past the token's expiry
 	refreshing atomic.Bool
 }
+
+// userKey returns the key of the entry's customer.
+func (e *entry) userKey() userKey { return userKeyOf(e.profile.UserID) }
 
 // info returns the token's details.
 func (e *entry) info() TokenInfo {
@@ -338,35 +341,48 @@ func (h *hotIndex) clear() {
 	}
 }
 
-// userIndex maps each customer to the entries of their tokens in the local
-// tier, so that RevokeUser costs in proportion to that customer's entries,
-// not to the cache.
+// userIndex links each customer's entries in the local tier, so that
+// RevokeUser costs in proportion to that customer's entries, not to the
+// cache. It maps 8 bytes of the user key (uniformly random, a SHA-256 sum)
+// to a list threaded through the entries themselves (a customer has few
+// tokens at once): about 30 bytes per cached token. Customers that share
+// those 8 bytes share a list; entries checks the whole key.
 type userIndex struct {
 	mu sync.Mutex
-	m  map[userKey]map[*entry]struct{}
+	m  map[uint64]*entry
+}
+
+func userSlot(e *entry) uint64 {
+	uk := e.userKey()
+	return binary.LittleEndian.Uint64(uk[:8])
 }
 
 func (u *userIndex) add(e *entry) {
+	k := userSlot(e)
 	u.mu.Lock()
 	if u.m == nil {
-		u.m = make(map[userKey]map[*entry]struct{})
+		u.m = make(map[uint64]*entry)
 	}
-	set := u.m[e.user]
-	if set == nil {
-		set = make(map[*entry]struct{}, 1)
-		u.m[e.user] = set
-	}
-	set[e] = struct{}{}
+	e.nextOfUser = u.m[k]
+	u.m[k] = e
 	u.mu.Unlock()
 }
 
 func (u *userIndex) remove(e *entry) {
+	k := userSlot(e)
 	u.mu.Lock()
-	if set := u.m[e.user]; set != nil {
-		delete(set, e)
-		if len(set) == 0 {
-			delete(u.m, e.user)
+	for p := u.m[k]; p != nil; p = p.nextOfUser {
+		if p == e {
+			u.m[k] = e.nextOfUser
+			break
 		}
+		if p.nextOfUser == e {
+			p.nextOfUser = e.nextOfUser
+			break
+		}
+	}
+	if u.m[k] == nil {
+		delete(u.m, k)
 	}
 	u.mu.Unlock()
 }
@@ -374,9 +390,11 @@ func (u *userIndex) remove(e *entry) {
 func (u *userIndex) entries(uk userKey) []*entry {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	out := make([]*entry, 0, len(u.m[uk]))
-	for e := range u.m[uk] {
-		out = append(out, e)
+	var out []*entry
+	for e := u.m[binary.LittleEndian.Uint64(uk[:8])]; e != nil; e = e.nextOfUser {
+		if e.userKey() == uk {
+			out = append(out, e)
+		}
 	}
 	return out
 }

@@ -1,7 +1,7 @@
 package core
 
 import (
-		"net/url"
+	"net/url"
 	"strings"
 )
 

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-lwa/lwa/core/observe"
@@ -108,13 +109,13 @@ func (v *Verifier) askSafe(f *flight) (e *entry, err *Error) {
 				slog.Int("status", err.Status), slog.String("error", err.Error()))
 			return v.staleOr(f, err)
 		}
-		if v.shared != nil && !f.forgotten.Load() {
+		if v.shared != nil {
 			v.shared.storeRejection(ctx, f, err)
 		}
 		v.rememberRejection(f, err)
 		return nil, err
 	}
-	if v.shared != nil && !f.forgotten.Load() {
+	if v.shared != nil {
 		v.shared.storeFact(ctx, f, fa)
 	}
 	e, err = v.decide(fa)
@@ -298,8 +299,8 @@ func (v *Verifier) ask(ctx context.Context, token string) (*fact, *Error) {
 func (v *Verifier) newEntry(fa *fact) *entry {
 	now := time.Now().UnixNano()
 	left := time.Duration(math.MaxInt64)
-	e := &entry{profile: *fa.profile, clientID: intern(v.cfg.clientIDs, fa.aud), appID: intern(v.cfg.appIDs, fa.appID),
-		issued: fa.iat, user: userKeyOf(fa.userID)}
+	e := &entry{profile: *fa.profile, clientID: v.names.intern(fa.aud), appID: v.names.intern(fa.appID),
+		issued: fa.iat}
 	// Trusted for the cache TTL from when Amazon said so; an answer just
 	// received counts from now.
 	trust, age := v.cfg.cacheTTL, time.Duration(0)
@@ -315,11 +316,28 @@ func (v *Verifier) newEntry(fa *fact) *entry {
 	return e
 }
 
-// intern returns the Verifier's own copy of s when it holds one, so that
-// entries share it.
-func intern(own []string, s string) string {
-	if i := slices.Index(own, s); i >= 0 {
-		return own[i]
+// names interns the client and app IDs of entries: an app has a handful,
+// shared by every entry instead of one copy each.
+type names struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// maxNames bounds names: past it (a flood of other apps' IDs cannot reach
+// it, they are never cached) strings are kept as they are.
+const maxNames = 256
+
+func (n *names) intern(s string) string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if own, ok := n.m[s]; ok {
+		return own
+	}
+	if n.m == nil {
+		n.m = make(map[string]string)
+	}
+	if len(n.m) < maxNames {
+		n.m[s] = s
 	}
 	return s
 }

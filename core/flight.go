@@ -24,9 +24,14 @@ type flight struct {
 	key   cacheKey
 	// storeTag is the token's name in the shared tier, hashed once (tag).
 	storeTag string
-	done  chan struct{} // closed when e or err is set
-	e     *entry
-	err   *Error
+	// gen is the forget tombstone the shared lookup saw (0: none); known
+	// reports whether the lookup read it. What the flight stores carries
+	// it, and is stored only when known.
+	gen   int64
+	known bool
+	done     chan struct{} // closed when e or err is set
+	e        *entry
+	err      *Error
 
 	// Guarded by Verifier.mu.
 	callers   int         // callers waiting for done

@@ -82,7 +82,7 @@ func (r *revocations) userCutoff(uk userKey) (int64, bool) {
 // check rejects a freshly verified entry whose customer was revoked after
 // the token was issued.
 func (r *revocations) check(e *entry) *Error {
-	if c, ok := r.userCutoff(e.user); ok && issuedBy(e, c) {
+	if c, ok := r.userCutoff(e.userKey()); ok && issuedBy(e, c) {
 		return errRevoked()
 	}
 	return nil

@@ -98,6 +98,11 @@ type record struct {
 	At      int64    `json:"t"`           // Unix nanoseconds: when Amazon said so
 	Profile *Profile `json:"pr,omitempty"`
 	Reject  string   `json:"e,omitempty"` // the rejection's code
+	// Gen is the forget tombstone ({T}:f) the writer saw before it asked
+	// Amazon: 0 for none. A reader trusts the record only while the
+	// tombstone is still that one: a Forget that ran meanwhile (a new
+	// tombstone) makes it a miss, whatever the clocks say.
+	Gen int64 `json:"g,omitempty"`
 }
 
 // opened is what opening a value found.

@@ -26,7 +26,7 @@ import (
 //	{T}:e  Amazon's facts, sealed    T = hex(SHA-256("lwa/v2/token\x00" || token))
 //	{T}:l  a short lock              (one replica asks Amazon)
 //	{T}:r  a revocation record       (signed: until when)
-//	{T}:f  a forget tombstone        (signed: when)
+//	{T}:f  a forget tombstone        (signed: a random generation)
 //	u:{U}  a customer's revocation   (signed: the cutoff) U = hex(SHA-256("lwa/v1/user\x00" || user_id))
 //
 // A lookup is one round trip (e, r and f share the {T} hash tag). A
@@ -222,7 +222,22 @@ func (s *sharedTier) lookup(f *flight) (*entry, *Error, bool) {
 		s.v.observeLookup(f.ctx, observe.TierShared, observe.LookupMiss)
 		return nil, nil, false
 	}
+	f.gen, f.known = s.generation(f, vals[2]), true
 	return s.decide(f, vals[0], vals[1], vals[2])
+}
+
+// generation reads a forget tombstone: its generation, 0 for none (or one
+// that does not authenticate: whoever can write can delete).
+func (s *sharedTier) generation(f *flight, tomb []byte) int64 {
+	if tomb == nil {
+		return 0
+	}
+	gen, _, o := s.keys.openInstant(f.tag()+":f", tomb)
+	if o != openOK {
+		s.forged(f.ctx, o, observe.ForgedValue)
+		return 0
+	}
+	return gen
 }
 
 // decide turns what the store holds about a token (its entry, revocation
@@ -247,15 +262,6 @@ func (s *sharedTier) decide(f *flight, val, revoked, forgotten []byte) (*entry, 
 			return rejected(errRevoked())
 		}
 	}
-	var forgetAt int64
-	if forgotten != nil {
-		t, _, o := s.keys.openInstant(tag+":f", forgotten)
-		if o != openOK {
-			s.forged(ctx, o, observe.ForgedValue)
-		} else {
-			forgetAt = t
-		}
-	}
 	if val == nil {
 		return miss()
 	}
@@ -264,8 +270,8 @@ func (s *sharedTier) decide(f *flight, val, revoked, forgotten []byte) (*entry, 
 		s.forged(ctx, o, observe.ForgedValue)
 		return miss()
 	}
-	if forgetAt != 0 && r.At <= forgetAt+int64(revocationSkew) {
-		return miss() // verified before a Forget (the margin allows for clocks)
+	if r.Gen != s.generation(f, forgotten) {
+		return miss() // written by a verification that began before a Forget
 	}
 	if r.Kind == "r" {
 		kind, known := rejectionKinds[r.Reject]
@@ -318,7 +324,7 @@ func (s *sharedTier) decide(f *flight, val, revoked, forgotten []byte) (*entry, 
 // userRevoked reads the revocation record of e's customer. ok is false
 // when it could not be read.
 func (s *sharedTier) userRevoked(ctx context.Context, e *entry) (*Error, bool) {
-	name := userRecordKey(e.user)
+	name := userRecordKey(e.userKey())
 	vals, err := s.get(ctx, name)
 	if err != nil {
 		return nil, false
@@ -331,7 +337,7 @@ func (s *sharedTier) userRevoked(ctx context.Context, e *entry) (*Error, bool) {
 		s.forged(ctx, o, observe.ForgedValue)
 		return nil, true
 	}
-	s.v.revokeUserLocal(e.user, cutoff)
+	s.v.revokeUserLocal(e.userKey(), cutoff)
 	if issuedBy(e, cutoff) {
 		return errRevoked(), true
 	}
@@ -454,7 +460,13 @@ func (s *sharedTier) storeRejection(ctx context.Context, f *flight, err *Error) 
 	s.store(ctx, f, &record{Kind: "r", Reject: err.Code, At: time.Now().UnixNano()}, s.v.cfg.negativeTTL)
 }
 
+// store seals and writes r, when the flight knows which forget tombstone
+// it began under (it read the store before asking Amazon).
 func (s *sharedTier) store(ctx context.Context, f *flight, r *record, ttl time.Duration) {
+	if !f.known {
+		return
+	}
+	r.Gen = f.gen
 	name := f.tag() + ":e"
 	if val := s.keys.seal(f.token, name, r); val != nil {
 		_ = s.set(ctx, false, name, val, ttl)
@@ -520,9 +532,13 @@ func (s *sharedTier) forget(token string, key cacheKey) {
 	ctx, cancel := s.bounded()
 	defer cancel()
 	tag := tokenTag(token)
+	var g [8]byte
+	_, _ = rand.Read(g[:])
+	gen := int64(binary.BigEndian.Uint64(g[:]) >> 1) // positive: 0 means none
+	gen |= 1
 	now := time.Now().UnixNano()
 	_ = errors.Join(
-		s.set(ctx, true, tag+":f", s.keys.signInstant(tag+":f", now, now), s.v.cfg.cacheTTL+revocationSkew+time.Second),
+		s.set(ctx, true, tag+":f", s.keys.signInstant(tag+":f", gen, now), s.v.cfg.cacheTTL+s.v.cfg.timeout+time.Second),
 		s.do(ctx, observe.SharedDelete, true, func() error { return s.c.Delete(ctx, tag+":e") }),
 		s.publish(ctx, msgForget, key, 0),
 	)

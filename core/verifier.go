@@ -39,6 +39,7 @@ type Verifier struct {
 	// being stored.
 	revMu sync.RWMutex
 
+	names   names // client and app IDs shared by entries
 	revoked *revocations
 	shared  *sharedTier // nil without WithSharedCache
 	breaker *breaker

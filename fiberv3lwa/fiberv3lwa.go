@@ -143,7 +143,8 @@ func New(v *core.Verifier, cfg ...Config) fiber.Handler {
 			return reject(c, conf.ErrorHandler, core.AsError(err))
 		}
 		if verified {
-			c.Locals(core.ContextKey, ctx)
+			// c.Locals' store; c.Locals itself would allocate its variadic argument.
+			c.RequestCtx().SetUserValue(core.ContextKey, ctx)
 			c.SetContext(ctx)
 		}
 		if conf.SuccessHandler != nil {

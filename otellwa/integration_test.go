@@ -64,12 +64,12 @@ func TestIntegration(t *testing.T) {
 	_, prof, err := v.Authenticate(warmCtx, &core.Request{Method: "GET",
 		Authorization: []string{"Bearer " + tok}}, core.Policy{})
 	require.NoError(t, err)
-	require.NotNil(t, prof)
+	require.True(t, prof)
 	_, _, err = v.Authenticate(warmCtx, &core.Request{Method: "GET"}, core.Policy{})
 	requireCode(t, err, core.CodeInvalidRequest)
 	_, prof, err = v.Authenticate(warmCtx, &core.Request{Method: "GET"}, core.Policy{Optional: true})
 	require.NoError(t, err)
-	require.Nil(t, prof)
+	require.False(t, prof)
 	warm.End()
 
 	tokeninfoCalls := srv.CallCount(lwatest.EndpointTokenInfo)

@@ -11,7 +11,10 @@ import (
 )
 
 // Share verified tokens, and their revocations, between the replicas of a
-// service through the Redis they already use.
+// service through the Redis they already use. Every replica is given the
+// same fleet key, which never enters Redis: here from LWA_SHARED_KEYS
+// (comma-separated base64, made with openssl rand -base64 32), which
+// NewVerifier reads when core.WithSharedKeys is not given.
 func ExampleNew() {
 	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
 	defer rdb.Close()

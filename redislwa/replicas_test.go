@@ -23,6 +23,8 @@ import (
 )
 
 var (
+	// fleetKey is the replicas' shared-tier key (core.WithSharedKeys).
+	fleetKey = []byte("redislwa tests: the fleet's key, 32 bytes or more")
 	alice = core.Profile{UserID: "amzn1.account.ALICE0SECRETUSERID", Email: "alice.secret@example.com",
 		Name: "Alice Secretname", PostalCode: "98052-1234"}
 	bob = core.Profile{UserID: "amzn1.account.BOB0SECRETUSERID", Email: "bob.secret@example.com", Name: "Bob Hidden"}
@@ -53,7 +55,7 @@ func (l *logs) String() string {
 func replica(t testing.TB, srv *lwatest.Server, rdb redis.UniversalClient, opts ...core.Option) *core.Verifier {
 	t.Helper()
 	c := redislwa.New(rdb, redislwa.WithTimeout(time.Second))
-	return srv.Verifier(t, append([]core.Option{core.WithSharedCache(c)}, opts...)...)
+	return srv.Verifier(t, append([]core.Option{core.WithSharedCache(c), core.WithSharedKeys(fleetKey)}, opts...)...)
 }
 
 func fleet(t testing.TB, n int, opts ...core.Option) (*lwatest.Server, *redistest.Server, []*core.Verifier) {
@@ -175,7 +177,7 @@ func TestInvalidationAcrossReplicas(t *testing.T) {
 		rejected(t, c, old2)                             // never cached: the record decides
 		rejected(t, replica(t, srv, rs.Client(t)), old1) // a later replica too
 		verified(t, c, other)                            // another customer is untouched
-		srv.Advance(2 * time.Second)                     // one second after the call is later
+		srv.Advance(5 * time.Second)                     // past RevokeUser's 2 s margin
 		fresh := srv.Token(alice)                        // issued after the call
 		assert.Equal(t, alice, verified(t, a, fresh))    // accepted
 		assert.Equal(t, alice, verified(t, c, fresh))
@@ -326,7 +328,7 @@ func TestRedisTroubleNeverFailsARequest(t *testing.T) {
 	srv := lwatest.Start(t)
 	rs := redistest.Start(t)
 	var l logs
-	v := srv.Verifier(t, core.WithSharedCache(redislwa.New(rs.Client(t))), // the default 50 ms timeout
+	v := srv.Verifier(t, core.WithSharedCache(redislwa.New(rs.Client(t))), core.WithSharedKeys(fleetKey), // the default 50 ms timeout
 		core.WithLogger(slog.New(slog.NewTextHandler(&l, nil))))
 	ctx := context.Background()
 	cached := srv.Token(alice)

@@ -71,6 +71,9 @@ func runReplicas(ctx context.Context, c *config, out, stderr io.Writer) (err err
 	var salt [6]byte
 	_, _ = rand.Read(salt[:])
 	prefix := "lwabench:" + hex.EncodeToString(salt[:]) + ":"
+	// The replicas' fleet key: theirs alone, never stored in Redis.
+	fleetKey := make([]byte, 32)
+	_, _ = rand.Read(fleetKey)
 
 	reps := make([]*replica, 0, c.replicas)
 	defer func() {
@@ -97,7 +100,8 @@ func runReplicas(ctx context.Context, c *config, out, stderr io.Writer) (err err
 				return fmt.Errorf("redis %s: %w", c.redis, perr)
 			}
 			opts = append(opts, core.WithSharedCache(redislwa.New(r.rdb,
-				redislwa.WithPrefix(prefix), redislwa.WithChannel(prefix+"invalidate"), redislwa.WithTimeout(c.redisTimeout))))
+				redislwa.WithPrefix(prefix), redislwa.WithChannel(prefix+"invalidate"), redislwa.WithTimeout(c.redisTimeout))),
+				core.WithSharedKeys(fleetKey))
 		}
 		if r.v, err = core.NewVerifier(opts...); err != nil {
 			return err
