@@ -6,11 +6,13 @@ import (
 	"html"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -432,4 +434,20 @@ func TestLoginFloodBlocksNoSignIn(t *testing.T) {
 	b := newBrowserish(t)
 	f := b.signIn(d, d.api, "approve")
 	assert.True(t, strings.HasPrefix(b.claim(d, d.api, f), "Atza|"), "the sign-in after the flood works: %v", f)
+}
+
+// TestSecondOriginPortTaken: when -addr's port + 1 is taken (another copy
+// of the demo, say), -web-addr auto takes any free port, and says which.
+func TestSecondOriginPortTaken(t *testing.T) {
+	p := freeBase(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
+	require.NoError(t, err)
+	defer taken.Close()
+	d := startRun(t, "-addr", "127.0.0.1:"+strconv.Itoa(p))
+	assert.Equal(t, "http://127.0.0.1:"+strconv.Itoa(p), d.api)
+	require.NotEmpty(t, d.web)
+	assert.NotEqual(t, "http://127.0.0.1:"+strconv.Itoa(p+1), d.web)
+	page := newBrowserish(t).get(d.web + "/app")
+	assert.Equal(t, http.StatusOK, page.status)
+	assert.Contains(t, page.body, `data-origin="`+d.web+`"`)
 }
