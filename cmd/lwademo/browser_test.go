@@ -41,14 +41,14 @@ func findChrome() (string, error) {
 // startSiteForTest serves the demo as run does (same verifier options, same
 // handlers), keeping the *site so the test can see the preflights it
 // answered.
-func startSiteForTest(t *testing.T) *site {
+func startSiteForTest(t testing.TB) *site {
 	t.Helper()
 	return startSiteWithClock(t, time.Now)
 }
 
 // startSiteWithClock is startSiteForTest with the clock of the sign-in's
 // sealed cookies set to now.
-func startSiteWithClock(t *testing.T, now func() time.Time) *site {
+func startSiteWithClock(t testing.TB, now func() time.Time) *site {
 	t.Helper()
 	fake := lwatest.NewServer()
 	t.Cleanup(fake.Close)
