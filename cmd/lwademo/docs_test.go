@@ -7,6 +7,8 @@ import (
 	"go/token"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,6 +71,39 @@ func TestDocumentedReplicas(t *testing.T) {
 	printed = strings.Replace(printed, base64.StdEncoding.EncodeToString(key), keyPlaceholder, 1)
 	assert.Equal(t, strings.TrimPrefix(replicas[1][0], "\t"), printed)
 	assert.Equal(t, "127.0.0.1:8080", first.addr, "the doc's first replica uses the default -addr")
+
+	// The README's copy of the pair is the package doc's.
+	readme := readmeWith(t, keyPlaceholder)
+	var inReadme []string
+	fenced := false
+	for _, l := range strings.Split(readme, "\n") {
+		if strings.HasPrefix(l, "```") {
+			fenced = !fenced
+			continue
+		}
+		l, _, _ = strings.Cut(l, "#") // a shell comment
+		if l = strings.TrimSpace(l); fenced && strings.Contains(l, "go run ./cmd/lwademo -redis") {
+			inReadme = append(inReadme, l)
+		}
+	}
+	assert.Equal(t, []string{strings.TrimSpace(replicas[0][0]), strings.TrimSpace(replicas[1][0])}, inReadme)
+}
+
+// readmeWith returns the README text that holds marker: README.md once
+// the sections are merged, docs/readme/*.md until then.
+func readmeWith(t *testing.T, marker string) string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "readme", "*.md"))
+	require.NoError(t, err)
+	for _, f := range append([]string{filepath.Join("..", "..", "README.md")}, files...) {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		if strings.Contains(string(b), marker) {
+			return string(b)
+		}
+	}
+	t.Fatalf("no README text holds %q", marker)
+	return ""
 }
 
 // TestLogVocabulary: every value the request log's how= can take is
@@ -122,5 +157,14 @@ func TestLogVocabulary(t *testing.T) {
 	}
 	for _, c := range codes {
 		assert.Contains(t, doc, c, "the package doc names the code")
+	}
+
+	// The README's list too.
+	const marker = "The request log's `how=` is one of"
+	readme := readmeWith(t, marker)
+	list := readme[strings.Index(readme, marker):]
+	list = list[:strings.Index(list, ";")]
+	for _, h := range logHows {
+		assert.Contains(t, list, "`"+h.how+"`", "the README lists %q", h.how)
 	}
 }
