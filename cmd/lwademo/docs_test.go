@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/base64"
+	"flag"
 	"go/parser"
 	"go/token"
 	"io"
@@ -167,4 +168,14 @@ func TestLogVocabulary(t *testing.T) {
 	for _, h := range logHows {
 		assert.Contains(t, list, "`"+h.how+"`", "the README lists %q", h.how)
 	}
+}
+
+// TestFlagHelp: -h says what two copies and -redis need.
+func TestFlagHelp(t *testing.T) {
+	var out bytes.Buffer
+	_, err := parseFlags([]string{"-h"}, &out)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	assert.Contains(t, out.String(), "a second copy needs a port at least 2 apart: -web-addr auto takes port + 1")
+	assert.Contains(t, out.String(), "or any free port if that one is taken")
+	assert.Contains(t, out.String(), "every replica needs the same fleet key, "+core.EnvSharedKeys)
 }
