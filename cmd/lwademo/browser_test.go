@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +41,14 @@ func findChrome() (string, error) {
 // startSiteForTest serves the demo as run does (same verifier options, same
 // handlers), keeping the *site so the test can see the preflights it
 // answered.
-func startSiteForTest(t *testing.T) *site {
+func startSiteForTest(t testing.TB) *site {
+	t.Helper()
+	return startSiteWithClock(t, time.Now)
+}
+
+// startSiteWithClock is startSiteForTest with the clock of the sign-in's
+// sealed cookies set to now.
+func startSiteWithClock(t testing.TB, now func() time.Time) *site {
 	t.Helper()
 	fake := lwatest.NewServer()
 	t.Cleanup(fake.Close)
@@ -51,6 +59,7 @@ func startSiteForTest(t *testing.T) *site {
 	require.NoError(t, err)
 	s, err := startSite(v, fake, "http://"+ln.Addr().String(), "127.0.0.1:0", "auto")
 	require.NoError(t, err)
+	s.seal.now = now
 	srv := &http.Server{Handler: s.handler(routes(v, http.NotFoundHandler())), ReadHeaderTimeout: 5 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -117,6 +126,50 @@ func TestBrowserSignIn(t *testing.T) {
 		return v
 	}
 
+	// signedOut checks that the page, once it has handled its address,
+	// shows nobody signed in and holds no token.
+	signedOut := func(what string) {
+		t.Helper()
+		step("page ready", chromedp.WaitReady(chromedp.CSS("body[data-ready]")))
+		state, err := chromedp.Run(bctx, chromedp.Evaluate[map[string]any](`({
+			signedIn: !document.getElementById("signed-in").hidden,
+			signedOut: !document.getElementById("signed-out").hidden,
+			token: sessionStorage.getItem("lwademo.access_token") !== null,
+			name: document.getElementById("name").textContent,
+		})`))
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"signedIn": false, "signedOut": true, "token": false, "name": ""}, state,
+			"%s: nobody is signed in, no token kept", what)
+	}
+	// visit loads url as a new document (a link followed from elsewhere),
+	// not as a fragment change of the page already open.
+	visit := func(what, url string) {
+		t.Helper()
+		step(what, chromedp.Navigate("about:blank"), chromedp.Navigate(url))
+		step("page ready", chromedp.WaitReady(chromedp.CSS("body[data-ready]")))
+	}
+	pageText := func() string {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.innerText`))
+		require.NoError(t, err)
+		return v
+	}
+
+	// 0. Login CSRF: the attacker signs in at the demo as themselves, then
+	// has the victim open the page with the attacker's token in the
+	// fragment. The victim must not end up signed in as the attacker, on
+	// either origin; nor with a made-up hand-over.
+	mallory := core.Profile{UserID: "amzn1.account.MALLORY", Email: "mallory@example.net", Name: "Mallory Attacker"}
+	attackers := s.fake.Issue(demoClientID, mallory)
+	for _, origin := range []string{s.api, s.web} {
+		visit("attacker's link", origin+"/app#"+url.Values{"access_token": {attackers}, "token_type": {"bearer"}}.Encode())
+		signedOut("attacker's link on " + origin)
+		assert.NotContains(t, pageText(), "Mallory")
+		assert.Equal(t, origin+"/app", location(), "the fragment left the address bar")
+		visit("made-up hand-over", origin+"/app#handoff=made-up")
+		signedOut("made-up hand-over on " + origin)
+	}
+
 	// 1. The page, signed out.
 	step("open the page", chromedp.Navigate(s.api+"/app"), chromedp.WaitVisible(chromedp.ID("signin")))
 
@@ -132,13 +185,22 @@ func TestBrowserSignIn(t *testing.T) {
 	assert.Equal(t, "ada@example.com", text("email"))
 	assert.Equal(t, "amzn1.account.DEMOUSER", text("user_id"))
 	assert.Contains(t, text("me-status"), "200 OK, same origin")
-	assert.Equal(t, s.api+"/app", location(), "the token left the address bar")
+	assert.Equal(t, s.api+"/app", location(), "the nonce left the address bar")
+	assert.Contains(t, text("log"), "POST "+s.api+"/session/claim → 200", "the page claimed its browser's sign-in")
+
+	// 3b. Signed in, the victim follows the attacker's link: still Ada.
+	visit("attacker's link, signed in", s.api+"/app#access_token="+url.QueryEscape(attackers))
+	assert.Equal(t, "Ada Lovelace", until(`document.getElementById("name").textContent`))
+	assert.NotContains(t, pageText(), "Mallory")
+	assert.Equal(t, s.api+"/app", location())
 
 	// 4. The same API from the second origin: a preflight, then the call.
 	step("open the second origin",
 		chromedp.Click(chromedp.ID("other-origin"), chromedp.NodeVisible),
+		chromedp.WaitVisible(chromedp.ID("cross")), // the page on the other origin
 		chromedp.WaitVisible(chromedp.ID("signed-in")))
 	assert.Equal(t, s.web+"/app", location())
+	assert.Contains(t, text("log"), "POST "+s.api+"/session/claim → 200 (cross-origin)", "handed over through the API, not the URL")
 	assert.Contains(t, until(`(t => t.includes("cross-origin") && t)(document.getElementById("me-status").textContent)`),
 		"GET /me → 200 OK, cross-origin from "+s.web)
 	assert.Equal(t, "Ada Lovelace", text("name"))

@@ -1,8 +1,16 @@
 // Command lwademo serves a small API protected by Login with Amazon, on
 // net/http with the stdlwa adapter.
 //
-//	go run ./cmd/lwademo                       # offline, nothing to set up
-//	go run ./cmd/lwademo -redis localhost:6379 # a replica sharing its cache through Redis
+//	go run ./cmd/lwademo # offline, nothing to set up: 127.0.0.1:8080, and the second origin on :8081
+//
+// Two replicas sharing verified tokens and revocations through one Redis.
+// Each copy listens on -addr and, for the sign-in page's second origin, on
+// -addr's port + 1 (-web-addr auto), so give two copies ports at least 2
+// apart. Both need the same fleet key (LWA_SHARED_KEYS); the first makes one
+// up when it is unset and prints the second command, key included:
+//
+//	go run ./cmd/lwademo -redis localhost:6379
+//	LWA_SHARED_KEYS=<the key it printed> go run ./cmd/lwademo -redis localhost:6379 -addr 127.0.0.1:8090
 //
 // With LWA_CLIENT_ID unset it runs offline: it starts an embedded fake Login
 // with Amazon server (package lwatest), issues tokens, and prints
@@ -22,8 +30,19 @@
 //	POST /logout       protected: revokes the caller's token on every replica (web.go)
 //	GET  /metrics      OpenTelemetry metrics (otellwa) in Prometheus format
 //
-// Every request is logged on one line: method, path, status, and how its
-// token was handled (observe.go). The token itself is never logged.
+// Every request is logged on one line: method, path, status, how its token
+// was handled, and duration (observe.go). The token itself is never
+// logged. how= is one of:
+//
+//	public             a route without the lwa middleware: the page, the sign-in, /, /metrics, an unknown path or method
+//	preflight          a CORS preflight, answered before lwa (it carries no token)
+//	skipped            let through untouched by the middleware's Skip (/healthz)
+//	anonymous          no token, on a route where credentials are optional (/hello)
+//	rejected <code>    refused: invalid_request, invalid_token, insufficient_scope, not_found or server_error
+//	local cache        verified from this process's cache
+//	shared cache       verified from the shared tier (-redis), sealed in Redis by another replica
+//	verified upstream  verified by asking Amazon (tokeninfo and profile)
+//	coalesced          waited for the verification another request had started
 package main
 
 import (
@@ -85,12 +104,8 @@ func run(ctx context.Context, args []string, out io.Writer, ready chan<- string)
 // serve is run; started, if not nil, is called once the server accepts
 // connections.
 func serve(ctx context.Context, args []string, out io.Writer, started func(running)) error {
-	fs := flag.NewFlagSet("lwademo", flag.ContinueOnError)
-	fs.SetOutput(out)
-	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	webAddr := fs.String("web-addr", "auto", "second origin for the sign-in page's cross-origin calls (auto: -addr's port + 1; off)")
-	redisAddr := fs.String("redis", "", "share verified tokens and revocations with other replicas through the Redis at this address (host:port)")
-	if err := fs.Parse(args); err != nil {
+	fl, err := parseFlags(args, out)
+	if err != nil {
 		return err
 	}
 	out = &lockedWriter{w: out} // startup lines, then one log line per request
@@ -112,13 +127,21 @@ func serve(ctx context.Context, args []string, out io.Writer, started func(runni
 		opts = append(opts, core.WithClientID(demoClientID), core.WithEndpoint(fake.URL))
 	}
 	var rdb *redis.Client
-	if *redisAddr != "" {
+	var keys [][]byte
+	var keyGenerated bool
+	if fl.redisAddr != "" {
 		// The second cache tier: a token verified by one replica is served
-		// by the others from Redis, sealed (Redis never sees a token nor a
-		// profile in the clear); Forget and Revoke reach every replica.
-		rdb = redis.NewClient(&redis.Options{Addr: *redisAddr})
+		// by the others from Redis, sealed with the fleet key and the token
+		// (Redis never sees a token nor a profile in the clear); Forget and
+		// Revoke reach every replica. Every replica needs the same key
+		// (fleet.go).
+		keys, keyGenerated, err = fleetKeys(os.Getenv(core.EnvSharedKeys))
+		if err != nil {
+			return err
+		}
+		rdb = redis.NewClient(&redis.Options{Addr: fl.redisAddr})
 		defer rdb.Close() // after v.Close (defers run in reverse)
-		opts = append(opts, core.WithSharedCache(redislwa.New(rdb)))
+		opts = append(opts, core.WithSharedCache(redislwa.New(rdb)), core.WithSharedKeys(keys...))
 	}
 	v, err := core.NewVerifier(opts...)
 	if err != nil {
@@ -126,12 +149,12 @@ func serve(ctx context.Context, args []string, out io.Writer, started func(runni
 	}
 	defer v.Close()
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", fl.addr)
 	if err != nil {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	site, err := startSite(v, fake, base, *addr, *webAddr) // browser sign-in, web.go
+	site, err := startSite(v, fake, base, fl.addr, fl.webAddr) // browser sign-in, web.go
 	if err != nil {
 		ln.Close()
 		return err
@@ -150,8 +173,16 @@ func serve(ctx context.Context, args []string, out io.Writer, started func(runni
 	} else {
 		fmt.Fprintf(out, "lwademo: serving on %s, verifying tokens for client ID(s) %s against %s\n", base, strings.Join(v.ClientIDs(), ", "), v.Endpoint())
 	}
-	printSharedCache(ctx, out, rdb, *redisAddr)
-	fmt.Fprintln(out, "lwademo: one log line per request: method, path, status and how its token was handled (never the token itself)")
+	printSharedCache(ctx, out, rdb, fl.redisAddr)
+	if rdb != nil {
+		var key []byte
+		if keyGenerated {
+			key = keys[0]
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		printFleetKey(out, keyGenerated, len(keys), replicaCommand(fl.redisAddr, fl.addr, port, fl.webAddr, key))
+	}
+	printLogVocabulary(out)
 	fmt.Fprintln(out)
 	if fake != nil {
 		printOffline(out, fake, base, site.web)
@@ -179,6 +210,23 @@ func serve(ctx context.Context, args []string, out io.Writer, started func(runni
 		return err
 	}
 	return nil
+}
+
+// flags are the demo's command-line flags.
+type flags struct {
+	addr, webAddr, redisAddr string
+}
+
+// parseFlags reads the command line; its help and errors go to out.
+func parseFlags(args []string, out io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("lwademo", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "address to listen on (a second copy needs a port at least 2 apart: -web-addr auto takes port + 1)")
+	fs.StringVar(&f.webAddr, "web-addr", "auto", "second origin for the sign-in page's cross-origin calls (auto: -addr's port + 1, or any free port if that one is taken; off: none)")
+	fs.StringVar(&f.redisAddr, "redis", "", "share verified tokens and revocations with other replicas through the Redis at this address (host:port); "+
+		"every replica needs the same fleet key, "+core.EnvSharedKeys+" (comma-separated standard base64, 32 bytes or more each; made up and printed when unset)")
+	return f, fs.Parse(args)
 }
 
 // printSharedCache says whether the verifier shares its cache, and warns

@@ -28,6 +28,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -150,6 +151,29 @@ func noteSkipped(ctx context.Context) {
 		h.mu.Lock()
 		h.skipped = true
 		h.mu.Unlock()
+	}
+}
+
+// logHows is every value the request log's how= field takes (how, below),
+// with what it means: the demo prints it at startup, and the package doc
+// lists it (observe_test.go checks both against how).
+var logHows = []struct{ how, means string }{
+	{"public", "a route without the lwa middleware: the page, the sign-in, /, /metrics, an unknown path or method"},
+	{"preflight", "a CORS preflight, answered before lwa (it carries no token)"},
+	{"skipped", "let through untouched by the middleware's Skip (/healthz)"},
+	{"anonymous", "no token, on a route where credentials are optional (/hello)"},
+	{"rejected <code>", "refused: invalid_request, invalid_token, insufficient_scope, not_found or server_error"},
+	{"local cache", "verified from this process's cache"},
+	{"shared cache", "verified from the shared tier (-redis), sealed in Redis by another replica"},
+	{"verified upstream", "verified by asking Amazon (tokeninfo and profile)"},
+	{"coalesced", "waited for the verification another request had started"},
+}
+
+// printLogVocabulary explains the request log.
+func printLogVocabulary(out io.Writer) {
+	fmt.Fprintln(out, "lwademo: one log line per request: method, path, status, how its token was handled (never the token itself), duration; how= is one of:")
+	for _, h := range logHows {
+		fmt.Fprintf(out, "lwademo:   %-18s %s\n", h.how, h.means)
 	}
 }
 

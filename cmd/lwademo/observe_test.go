@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -158,10 +159,13 @@ next:
 // first.
 func TestRedisSharedCache(t *testing.T) {
 	rs := redistest.Start(t)
+	// The fleet key, as an operator gives it to every replica.
+	t.Setenv(core.EnvSharedKeys, base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
 	a := startDemo(t, "-web-addr", "off", "-redis", rs.Addr())
 	b := startDemo(t, "-web-addr", "off", "-redis", rs.Addr())
 	for _, d := range []*started{a, b} {
 		assert.Contains(t, d.out.String(), "lwademo: shared cache: Redis at "+rs.Addr()+" (core.WithSharedCache(redislwa.New(rdb)))")
+		assert.Contains(t, d.out.String(), "lwademo: fleet key: 1 key(s) from "+core.EnvSharedKeys)
 		assert.NotContains(t, d.out.String(), "warning")
 	}
 	tok := a.fake.Issue(demoClientID, demoCustomer)

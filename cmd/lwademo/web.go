@@ -5,33 +5,73 @@ package main
 // API with the access token; the same page on a second origin, calling the
 // API across origins (CORS).
 //
-//	GET  /app        the page (also on the second origin)
-//	GET  /login      starts a sign-in: state + PKCE verifier kept here, 302 to Amazon's /ap/oa
-//	GET  /callback   Amazon's redirect back: checks state, exchanges the code (with the verifier),
-//	                 303 to <origin>/app#access_token=… (the fragment never reaches a server)
-//	POST /logout     protected: revokes the caller's token (core.Verifier.Revoke)
-//	GET  /me         protected (routes in main.go): the caller's profile
+//	GET  /app              the page (also on the second origin)
+//	GET  /login            starts a sign-in: state + PKCE verifier sealed in a cookie, 302 to Amazon's /ap/oa
+//	GET  /callback         Amazon's redirect back: checks the state against the cookie, exchanges the
+//	                       code (with the verifier), seals the token in a hand-over cookie,
+//	                       303 to <origin>/app#handoff=<nonce>
+//	POST /session/claim    the page trades the nonce, with its browser's hand-over cookie, for the token
+//	POST /session/handoff  protected: the page hands its token to the page on the other origin
+//	POST /logout           protected: revokes the caller's token (core.Verifier.Revoke)
+//	GET  /me               protected (routes in main.go): the caller's profile
 //
 // Offline, "Amazon" is the embedded lwatest server, which shows a real
 // consent page. With LWA_CLIENT_ID and LWA_CLIENT_SECRET set, it is Amazon;
 // the app's return URL <addr>/callback must then be registered in its
 // security profile.
+//
+// # Trust boundaries (copy this part)
+//
+// The page accepts a token only from its own browser's sign-in. A page that
+// took any access_token from its URL (as this demo once did) can be made to
+// sign a victim in as the attacker (login CSRF): the attacker signs in,
+// then sends the victim a link to /app#access_token=<the attacker's token>,
+// and everything the victim then does lands in the attacker's account. So:
+//
+//  1. /login seals the OAuth state, the PKCE verifier and the page's origin,
+//     with an expiry (10 minutes), into the lwademo_login cookie (HttpOnly,
+//     SameSite=Lax, Path=/callback, Secure on HTTPS) with AES-256-GCM under
+//     a random key of this process (seal.go). The server keeps nothing: a
+//     flood of /login costs it no memory and blocks nobody's sign-in.
+//  2. /callback clears that cookie, opens it, and goes on only if it opens,
+//     has not expired and holds the state Amazon sent back. A callback in a
+//     browser that did not start the sign-in (the attacker's code sent to
+//     the victim) has no such cookie.
+//  3. The token leaves /callback sealed in the lwademo_handoff cookie
+//     (HttpOnly, SameSite=Lax, Path=/session, one minute) with a random
+//     nonce; the URL carries only that nonce: /app#handoff=<nonce>.
+//  4. The page POSTs the nonce to /session/claim with its cookies. The
+//     server answers the token only if the cookie opens, its nonce matches
+//     and the request's Origin is the page's origin the sign-in was for; it
+//     clears the cookie either way. The page ignores any access_token in its
+//     URL, and a made-up nonce finds no cookie that matches.
+//  5. To call the API from the second origin, the page POSTs its token to
+//     /session/handoff (behind lwa, from one of our origins only), which
+//     sets a hand-over cookie for the other origin's page, as in 3.
+//
+// Replay without a table. The login cookie is single-use in its browser (it
+// is cleared at the callback). A copy of it (captured from the network on
+// plain HTTP, or from the disk) works only with the state it holds, for at
+// most 10 minutes, and only with an authorization code issued for its PKCE
+// challenge and our redirect URI, which Amazon redeems once: replaying a
+// finished callback gets invalid_grant. A copy of a hand-over cookie, with
+// its nonce, is worth the token for at most one minute: hence HttpOnly,
+// Secure on HTTPS, and a Path that no page is served under. The per-process
+// key means a restart ends the sign-ins under way (sign in again), and
+// replicas behind one address need either one key between them or
+// /callback routed back to the replica that served /login.
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"embed"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -52,12 +92,9 @@ const amazonAuthURL = "https://www.amazon.com/ap/oa"
 // envClientSecret enables the browser sign-in against Amazon.
 const envClientSecret = "LWA_CLIENT_SECRET"
 
-const (
-	stateCookie   = "lwademo_state"
-	loginLifetime = 10 * time.Minute // from /login to /callback
-	maxPending    = 10000            // sign-ins under way at once
-	maxPreflights = 100              // preflights remembered
-)
+// maxPreflights is how many CORS preflights the site remembers, for the
+// demo's tests.
+const maxPreflights = 100
 
 // demoCustomer is who signs in at the embedded fake: the customer of the
 // demo's printed token.
@@ -83,19 +120,13 @@ type site struct {
 	web     string          // the second origin, "" when off
 	origins map[string]bool // allowed CORS origins
 
+	seal *sealer // the sign-in's cookies (seal.go)
+
 	webSrv *http.Server
 	webErr chan error
 
 	mu         sync.Mutex
-	pending    map[string]pendingLogin // state -> sign-in under way
-	preflights []preflight             // CORS preflights received, for the demo's tests
-}
-
-// pendingLogin is a sign-in between /login and /callback.
-type pendingLogin struct {
-	verifier string // PKCE code_verifier
-	origin   string // where the page that started it lives
-	expires  time.Time
+	preflights []preflight // CORS preflights received, for the demo's tests
 }
 
 // preflight is one CORS preflight the API answered.
@@ -105,9 +136,13 @@ type preflight struct {
 
 // startSite sets up the sign-in for the API served at apiOrigin and starts
 // the second origin on webAddr ("auto": apiAddr's port + 1, or any free
-// port when that is 0; "off": none).
+// port when that is 0 or taken; "off": none).
 func startSite(v *core.Verifier, fake *lwatest.Server, apiOrigin, apiAddr, webAddr string) (*site, error) {
-	s := &site{v: v, fake: fake, api: apiOrigin, pending: make(map[string]pendingLogin), origins: map[string]bool{apiOrigin: true}}
+	seal, err := newSealer(time.Now)
+	if err != nil {
+		return nil, err
+	}
+	s := &site{v: v, fake: fake, api: apiOrigin, seal: seal, origins: map[string]bool{apiOrigin: true}}
 	switch {
 	case fake != nil:
 		secret := randomString(24)
@@ -127,11 +162,16 @@ func startSite(v *core.Verifier, fake *lwatest.Server, apiOrigin, apiAddr, webAd
 		s.why = "Browser sign-in needs " + envClientSecret + " (the security profile's client secret) besides " + core.EnvClientID + "."
 	}
 
-	addr, err := secondAddr(apiAddr, webAddr)
+	addr, auto, err := secondAddr(apiAddr, webAddr)
 	if err != nil || addr == "" {
 		return s, err
 	}
 	ln, err := net.Listen("tcp", addr)
+	if err != nil && auto {
+		// port + 1 is taken (another copy of the demo, say): any port.
+		host, _, _ := net.SplitHostPort(addr)
+		ln, err = net.Listen("tcp", net.JoinHostPort(host, "0"))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("second origin: %w", err)
 	}
@@ -156,24 +196,26 @@ func newOAuthConfig(id, secret, authURL, tokenURL, apiOrigin string) *oauth2.Con
 	}
 }
 
-// secondAddr resolves the -web-addr flag.
-func secondAddr(apiAddr, webAddr string) (string, error) {
+// secondAddr resolves the -web-addr flag: the address to listen on ("" for
+// none), and whether it was chosen automatically (then any free port will
+// do if it is taken).
+func secondAddr(apiAddr, webAddr string) (addr string, auto bool, err error) {
 	switch webAddr {
 	case "off", "":
-		return "", nil
+		return "", false, nil
 	case "auto":
 	default:
-		return webAddr, nil
+		return webAddr, false, nil
 	}
 	host, port, err := net.SplitHostPort(apiAddr)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	p, err := strconv.Atoi(port)
-	if err != nil || p == 0 {
-		return net.JoinHostPort(host, "0"), nil
+	if err != nil || p == 0 || p == 65535 {
+		return net.JoinHostPort(host, "0"), true, nil
 	}
-	return net.JoinHostPort(host, strconv.Itoa(p+1)), nil
+	return net.JoinHostPort(host, strconv.Itoa(p+1)), true, nil
 }
 
 // close stops the second origin.
@@ -193,7 +235,10 @@ func (s *site) handler(api http.Handler) http.Handler {
 	s.pageRoutes(mux, s.api)
 	mux.HandleFunc("GET /login", s.login)
 	mux.HandleFunc("GET /callback", s.callback)
-	mux.Handle("POST /logout", stdlwa.New(s.v)(http.HandlerFunc(s.logout)))
+	mux.HandleFunc("POST /session/claim", s.claim)
+	protect := stdlwa.New(s.v)
+	mux.Handle("POST /session/handoff", protect(http.HandlerFunc(s.handoffTo)))
+	mux.Handle("POST /logout", protect(http.HandlerFunc(s.logout)))
 	mux.Handle("/", api)
 	return s.cors(mux)
 }
@@ -256,147 +301,13 @@ func (s *site) page(w http.ResponseWriter, origin string) {
 	})
 }
 
-// --- sign-in ---
-
-// login starts a sign-in for the page at ?origin= (one of ours; default the
-// API's own).
-func (s *site) login(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	if s.conf == nil {
-		http.Error(w, s.why, http.StatusServiceUnavailable)
-		return
-	}
-	origin := r.URL.Query().Get("origin")
-	if origin == "" {
-		origin = s.api
-	}
-	if !s.origins[origin] {
-		http.Error(w, "unknown origin", http.StatusBadRequest)
-		return
-	}
-	state, verifier := randomString(32), oauth2.GenerateVerifier()
-	if !s.addPending(state, pendingLogin{verifier: verifier, origin: origin}) {
-		http.Error(w, "too many sign-ins under way; try again later", http.StatusServiceUnavailable)
-		return
-	}
-	// The state also goes into a cookie of this browser: a callback that
-	// does not come back to the browser that started the sign-in (login
-	// CSRF) is refused.
-	http.SetCookie(w, &http.Cookie{
-		Name: stateCookie, Value: state, Path: "/callback", MaxAge: int(loginLifetime / time.Second),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: strings.HasPrefix(s.api, "https://"),
-	})
-	http.Redirect(w, r, s.conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)), http.StatusFound)
-}
-
-// callback is where Amazon sends the customer back.
-func (s *site) callback(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: "/callback", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	if s.conf == nil {
-		http.Error(w, s.why, http.StatusServiceUnavailable)
-		return
-	}
-	q := r.URL.Query()
-	state := q.Get("state")
-	c, err := r.Cookie(stateCookie)
-	p, ok := s.takePending(state)
-	if !ok || err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(state)) != 1 {
-		s.backToPage(w, r, s.api, url.Values{"error": {"invalid_state"},
-			"error_description": {"This sign-in was not started here, was already used, or took too long. Please sign in again."}})
-		return
-	}
-	if e := q.Get("error"); e != "" { // the customer said no, or Amazon refused the request
-		s.backToPage(w, r, p.origin, url.Values{"error": {e}, "error_description": {q.Get("error_description")}})
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), oauth2.HTTPClient, s.hc), 10*time.Second)
-	defer cancel()
-	tok, err := s.conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(p.verifier))
-	if err != nil {
-		code := "server_error"
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode != "" {
-			code = re.ErrorCode
-		}
-		slog.Warn("lwademo: code exchange failed", "error_code", code)
-		s.backToPage(w, r, p.origin, url.Values{"error": {code}, "error_description": {"The sign-in could not be completed."}})
-		return
-	}
-	// The page gets the access token in the URL fragment, which browsers
-	// never send to a server nor put in a Referer. The refresh token stays
-	// here (this demo does not use it).
-	s.backToPage(w, r, p.origin, url.Values{
-		"access_token": {tok.AccessToken},
-		"token_type":   {"bearer"},
-		"expires_in":   {strconv.FormatInt(int64(time.Until(tok.Expiry)/time.Second), 10)},
-	})
-}
-
-func (s *site) backToPage(w http.ResponseWriter, r *http.Request, origin string, fragment url.Values) {
-	http.Redirect(w, r, origin+"/app#"+fragment.Encode(), http.StatusSeeOther)
-}
-
-// logout revokes the caller's (verified) token.
-func (s *site) logout(w http.ResponseWriter, r *http.Request) {
-	tok, ok := stdlwa.Token(r)
-	if !ok { // cannot happen behind the middleware
-		core.WriteError(w, core.ErrMissingToken)
-		return
-	}
-	if s.fake != nil {
-		// Offline, also end the token at the fake Amazon, as a customer
-		// removing the app's access would, and drop this server's cached
-		// verdict so that /me asks again.
-		s.fake.Revoke(tok)
-		s.v.Forget(tok)
-	}
-	// What stops the token here, and on every replica sharing the cache.
-	if err := s.v.Revoke(r.Context(), tok); err != nil {
-		slog.Warn("lwademo: revoke failed", "error", err)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadGateway)
-		_, _ = io.WriteString(w, `{"error":"server_error","error_description":"The token could not be revoked on every replica."}`+"\n")
-		return
-	}
-	writeJSON(w, map[string]bool{"signed_out": true})
-}
-
-func (s *site) addPending(state string, p pendingLogin) bool {
-	now := time.Now()
-	p.expires = now.Add(loginLifetime)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, old := range s.pending {
-		if now.After(old.expires) {
-			delete(s.pending, k)
-		}
-	}
-	if len(s.pending) >= maxPending {
-		return false
-	}
-	s.pending[state] = p
-	return true
-}
-
-// takePending returns and forgets the sign-in of state: a state works once.
-func (s *site) takePending(state string) (pendingLogin, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.pending[state]
-	delete(s.pending, state)
-	if !ok || time.Now().After(p.expires) {
-		return pendingLogin{}, false
-	}
-	return p, true
-}
-
 // --- CORS ---
 
 // cors lets the pages of our origins call the API: it answers preflights
 // itself (before lwa, which never sees them), allows the token headers, and
-// exposes WWW-Authenticate so that a page can read the challenge.
+// exposes WWW-Authenticate so that a page can read the challenge. Only the
+// sign-in's hand-over (/session/) is called with credentials (its cookie);
+// the API itself is called with the token alone.
 func (s *site) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -413,6 +324,9 @@ func (s *site) cors(next http.Handler) http.Handler {
 		}
 		h.Set("Access-Control-Allow-Origin", origin)
 		h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+		if strings.HasPrefix(r.URL.Path, "/session/") {
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
 		if !isPreflight {
 			next.ServeHTTP(w, r)
 			return
@@ -426,7 +340,7 @@ func (s *site) cors(next http.Handler) http.Handler {
 		h.Add("Vary", "Access-Control-Request-Method")
 		h.Add("Vary", "Access-Control-Request-Headers")
 		h.Set("Access-Control-Allow-Methods", "GET, POST")
-		h.Set("Access-Control-Allow-Headers", "Authorization, X-Amz-Access-Token")
+		h.Set("Access-Control-Allow-Headers", "Authorization, X-Amz-Access-Token, Content-Type")
 		h.Set("Access-Control-Max-Age", "600")
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -5,11 +5,17 @@ import (
 	"encoding/json"
 	"html"
 	"io"
+	"maps"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -117,7 +123,8 @@ func (r reply) location(t *testing.T, status int) *url.URL {
 var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 
 // signIn runs /login → consent page → Allow (or Deny) → /callback and
-// returns the fragment the page receives.
+// returns the fragment the page receives: a hand-over nonce (see claim) or
+// an error code, never a token.
 func (b *browserish) signIn(d demo, origin, decision string) url.Values {
 	t := b.t
 	t.Helper()
@@ -132,11 +139,13 @@ func (b *browserish) signIn(d demo, origin, decision string) url.Values {
 	assert.Equal(t, "profile postal_code", q.Get("scope"))
 	assert.NotEmpty(t, q.Get("state"))
 	cookie := login.header.Get("Set-Cookie")
-	assert.Contains(t, cookie, stateCookie+"="+q.Get("state"))
+	assert.True(t, strings.HasPrefix(cookie, loginCookie+"="), cookie)
+	assert.NotContains(t, cookie, q.Get("state"), "the state is sealed")
+	assert.NotContains(t, cookie, "code_verifier")
 	assert.Contains(t, cookie, "HttpOnly")
 	assert.Contains(t, cookie, "SameSite=Lax")
 	assert.Contains(t, cookie, "Path=/callback")
-	assert.NotContains(t, cookie, "code_verifier", "the verifier stays on the server")
+	assert.Contains(t, cookie, "Max-Age=600")
 
 	consent := b.get(toAmazon.String())
 	require.Equal(t, http.StatusOK, consent.status, consent.body)
@@ -150,12 +159,80 @@ func (b *browserish) signIn(d demo, origin, decision string) url.Values {
 	cb := back.location(t, http.StatusFound)
 	require.Equal(t, d.api+"/callback", cb.Scheme+"://"+cb.Host+cb.Path)
 
-	page := b.get(cb.String()).location(t, http.StatusSeeOther)
+	back = b.get(cb.String())
+	page := back.location(t, http.StatusSeeOther)
 	require.Equal(t, origin+"/app", page.Scheme+"://"+page.Host+page.Path)
-	assert.Empty(t, page.RawQuery, "nothing in the query: the token travels in the fragment")
+	assert.Empty(t, page.RawQuery, "nothing in the query")
+	assert.Contains(t, back.header.Values("Set-Cookie"), loginCookie+"=; Path=/callback; Max-Age=0; HttpOnly; SameSite=Lax",
+		"the callback clears the sign-in's cookie")
 	f, err := url.ParseQuery(page.Fragment)
 	require.NoError(t, err)
+	assert.Empty(t, f.Get("access_token"), "never a token in the URL")
+	if f.Get("handoff") != "" {
+		var hc string
+		for _, c := range back.header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, handoffCookie+"=") {
+				hc = c
+			}
+		}
+		assert.Contains(t, hc, "Path=/session; Max-Age=60; HttpOnly; SameSite=Lax")
+		assert.NotContains(t, hc, f.Get("handoff"), "the nonce is sealed")
+	}
 	return f
+}
+
+// claimReply is what POST /session/claim answered.
+type claimReply struct {
+	reply
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Error       string `json:"error"`
+}
+
+// claimAs is the page at origin trading nonce (and this client's cookies)
+// for the token.
+func (b *browserish) claimAs(d demo, origin, nonce string) claimReply {
+	b.t.Helper()
+	body, err := json.Marshal(claimRequest{Handoff: nonce})
+	require.NoError(b.t, err)
+	h := http.Header{"Content-Type": {"application/json"}}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	r := b.post(d.api+"/session/claim", h, string(body))
+	c := claimReply{reply: r}
+	require.NoError(b.t, json.Unmarshal([]byte(r.body), &c), r.body)
+	assert.Equal(b.t, "no-store", r.header.Get("Cache-Control"))
+	return c
+}
+
+// claim is what the page at origin does with the fragment f the sign-in
+// sent it; it returns the token.
+func (b *browserish) claim(d demo, origin string, f url.Values) string {
+	b.t.Helper()
+	require.NotEmpty(b.t, f.Get("handoff"), "a hand-over in the fragment: %v", f)
+	c := b.claimAs(d, origin, f.Get("handoff"))
+	require.Equal(b.t, http.StatusOK, c.status, c.body)
+	assert.Equal(b.t, "bearer", c.TokenType)
+	assert.Greater(b.t, c.ExpiresIn, int64(3000), "about an hour")
+	assert.Contains(b.t, c.header.Values("Set-Cookie"), handoffCookie+"=; Path=/session; Max-Age=0; HttpOnly; SameSite=Lax",
+		"a hand-over is claimed once")
+	return c.AccessToken
+}
+
+// post sends a raw body.
+func (b *browserish) post(rawURL string, header http.Header, body string) reply {
+	b.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, rawURL, strings.NewReader(body))
+	require.NoError(b.t, err)
+	req.Header = header
+	resp, err := b.c.Do(req)
+	require.NoError(b.t, err)
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(resp.Body)
+	require.NoError(b.t, err)
+	return reply{resp.StatusCode, resp.Header, string(rb)}
 }
 
 func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
@@ -187,10 +264,9 @@ func TestSignInOverHTTP(t *testing.T) {
 	}
 
 	f := b.signIn(d, d.api, "approve")
-	tok := f.Get("access_token")
+	assert.Equal(t, []string{"handoff"}, slices.Collect(maps.Keys(f)), "only a nonce in the fragment")
+	tok := b.claim(d, d.api, f)
 	require.True(t, strings.HasPrefix(tok, "Atza|"), "fragment %v", f)
-	assert.Equal(t, "bearer", f.Get("token_type"))
-	assert.NotContains(t, f, "refresh_token", "the refresh token stays on the server")
 
 	me := b.do(http.MethodGet, d.api+"/me", bearer(tok), nil)
 	require.Equal(t, http.StatusOK, me.status, me.body)
@@ -237,9 +313,12 @@ func TestSignInOverHTTP(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, after.status)
 	assert.Equal(t, "invalid_token", jsonField(t, after.body, "error"))
 
-	// A sign-in started on the second origin returns there.
+	// A sign-in started on the second origin returns there, and only that
+	// origin's page may claim it.
 	f = b.signIn(d, d.web, "approve")
-	assert.True(t, strings.HasPrefix(f.Get("access_token"), "Atza|"))
+	assert.Equal(t, "invalid_handoff", b.claimAs(d, d.api, f.Get("handoff")).Error)
+	f = b.signIn(d, d.web, "approve")
+	assert.True(t, strings.HasPrefix(b.claim(d, d.web, f), "Atza|"))
 }
 
 func TestSignInRefusals(t *testing.T) {
@@ -256,7 +335,7 @@ func TestSignInRefusals(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, b.get(d.api+"/login?origin="+url.QueryEscape("http://evil.example")).status)
 
 	// A callback with no sign-in behind it, one replayed, or one from
-	// another browser (no state cookie) is refused.
+	// another browser (no login cookie) is refused.
 	invalidState := func(r reply) {
 		t.Helper()
 		u := r.location(t, http.StatusSeeOther)
@@ -270,7 +349,9 @@ func TestSignInRefusals(t *testing.T) {
 	state := login.Query().Get("state")
 	stranger := newBrowserish(t) // the attacker's victim: no cookie
 	invalidState(stranger.get(d.api + "/callback?code=ANxyz&state=" + url.QueryEscape(state)))
-	// That attempt used the state up.
+	// The right browser, the wrong state: refused, and the cookie is used
+	// up.
+	invalidState(b.get(d.api + "/callback?code=ANxyz&state=" + url.QueryEscape(state+"x")))
 	invalidState(b.get(d.api + "/callback?code=ANxyz&state=" + url.QueryEscape(state)))
 
 	// A made-up code with a good state: the exchange fails cleanly.
@@ -282,18 +363,23 @@ func TestSignInRefusals(t *testing.T) {
 }
 
 func TestSecondAddr(t *testing.T) {
-	for _, tc := range []struct{ api, flag, want string }{
-		{"127.0.0.1:8080", "auto", "127.0.0.1:8081"},
-		{"127.0.0.1:0", "auto", "127.0.0.1:0"},
-		{":8080", "auto", ":8081"},
-		{"127.0.0.1:8080", "off", ""},
-		{"127.0.0.1:8080", "127.0.0.1:9999", "127.0.0.1:9999"},
+	for _, tc := range []struct {
+		api, flag, want string
+		auto            bool
+	}{
+		{"127.0.0.1:8080", "auto", "127.0.0.1:8081", true},
+		{"127.0.0.1:0", "auto", "127.0.0.1:0", true},
+		{":8080", "auto", ":8081", true},
+		{"127.0.0.1:65535", "auto", "127.0.0.1:0", true},
+		{"127.0.0.1:8080", "off", "", false},
+		{"127.0.0.1:8080", "127.0.0.1:9999", "127.0.0.1:9999", false},
 	} {
-		got, err := secondAddr(tc.api, tc.flag)
+		got, auto, err := secondAddr(tc.api, tc.flag)
 		require.NoError(t, err)
 		assert.Equal(t, tc.want, got, "%s %s", tc.api, tc.flag)
+		assert.Equal(t, tc.auto, auto, "%s %s", tc.api, tc.flag)
 	}
-	_, err := secondAddr("nonsense", "auto")
+	_, _, err := secondAddr("nonsense", "auto")
 	assert.Error(t, err)
 }
 
@@ -313,4 +399,55 @@ func TestBrowserSignInNeedsSecretAgainstAmazon(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// TestLoginFloodBlocksNoSignIn: ten thousand anonymous GET /login, none of
+// which comes back, cost the server nothing it keeps; a customer who then
+// signs in is not refused.
+func TestLoginFloodBlocksNoSignIn(t *testing.T) {
+	d := startRun(t, "-web-addr", "off")
+	const n, workers = 10_000, 4
+	tr := &http.Transport{MaxIdleConnsPerHost: workers}
+	t.Cleanup(tr.CloseIdleConnections)
+	flood := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				resp, err := flood.Get(d.api + "/login")
+				if err != nil {
+					refused.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusFound {
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, refused.Load(), "every GET /login of the flood starts a sign-in")
+
+	b := newBrowserish(t)
+	f := b.signIn(d, d.api, "approve")
+	assert.True(t, strings.HasPrefix(b.claim(d, d.api, f), "Atza|"), "the sign-in after the flood works: %v", f)
+}
+
+// TestSecondOriginPortTaken: when -addr's port + 1 is taken (another copy
+// of the demo, say), -web-addr auto takes any free port, and says which.
+func TestSecondOriginPortTaken(t *testing.T) {
+	p := freeBase(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
+	require.NoError(t, err)
+	defer taken.Close()
+	d := startRun(t, "-addr", "127.0.0.1:"+strconv.Itoa(p))
+	assert.Equal(t, "http://127.0.0.1:"+strconv.Itoa(p), d.api)
+	require.NotEmpty(t, d.web)
+	assert.NotEqual(t, "http://127.0.0.1:"+strconv.Itoa(p+1), d.web)
+	page := newBrowserish(t).get(d.web + "/app")
+	assert.Equal(t, http.StatusOK, page.status)
+	assert.Contains(t, page.body, `data-origin="`+d.web+`"`)
 }

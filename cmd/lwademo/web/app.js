@@ -1,7 +1,12 @@
-// lwademo's page: takes the access token the sign-in handed over in the URL
-// fragment, keeps it in sessionStorage (this tab, this origin), and calls the
+// lwademo's page: claims the access token its own browser's sign-in produced
+// (the URL fragment carries only a one-time nonce, #handoff=…, which the API
+// trades for the token against this browser's sealed hand-over cookie),
+// keeps it in sessionStorage (this tab, this origin), and calls the
 // protected API with "Authorization: Bearer". On the second origin every
 // call is cross-origin: the browser sends a CORS preflight first.
+//
+// It never takes a token from its URL: a link to /app#access_token=… made
+// by someone else would sign this browser in as them (login CSRF).
 "use strict";
 
 const cfg = document.body.dataset; // api, origin, other
@@ -37,16 +42,61 @@ async function call(method, path, token) {
   return { status: r.status, body, challenge };
 }
 
-function takeFragment() {
+// session calls the sign-in's hand-over endpoints, with this browser's
+// cookies (the sealed hand-over), and returns {status, body}.
+async function session(path, payload, token) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers["Authorization"] = "Bearer " + token;
+  let r;
+  try {
+    r = await fetch(cfg.api + path, {
+      method: "POST", headers, body: JSON.stringify(payload),
+      mode: "cors", credentials: "include", cache: "no-store",
+    });
+  } catch (e) {
+    log("POST", path, "network error", String(e));
+    return { status: 0, body: { error: "network_error" } };
+  }
+  let body = {};
+  try { body = await r.json(); } catch (_) { /* not JSON */ }
+  log("POST", path, r.status, body.error ? body.error : "");
+  return { status: r.status, body };
+}
+
+// What the page says when a sign-in did not complete. The error code comes
+// from the URL, which anyone can write: only known codes, and none of the
+// URL's text, are shown.
+const signInErrors = {
+  access_denied: "You declined to share your profile.",
+  invalid_state: "This sign-in was not started in this browser, was already used, or took too long. Please sign in again.",
+  invalid_handoff: "This sign-in was not completed in this browser, or was already used. Please sign in again.",
+};
+
+function signInError(code) {
+  const e = $("signin-error");
+  e.dataset.code = code;
+  e.textContent = `Sign-in failed: ${code} — ${signInErrors[code] || "The sign-in could not be completed."}`;
+  e.hidden = false;
+}
+
+// takeFragment handles what the sign-in sent in the URL fragment: a
+// hand-over nonce, which it claims, or an error code. Anything else, an
+// access_token in particular, is ignored.
+async function takeFragment() {
   if (!location.hash) return;
   const f = new URLSearchParams(location.hash.slice(1));
-  history.replaceState(null, "", location.pathname); // the token leaves the address bar
-  if (f.get("access_token")) {
-    sessionStorage.setItem(KEY, f.get("access_token"));
+  history.replaceState(null, "", location.pathname); // the fragment leaves the address bar
+  const nonce = f.get("handoff");
+  if (nonce) {
+    const r = await session("/session/claim", { handoff: nonce });
+    if (r.status === 200 && r.body.access_token) {
+      sessionStorage.setItem(KEY, r.body.access_token);
+    } else {
+      signInError("invalid_handoff");
+    }
   } else if (f.get("error")) {
-    const e = $("signin-error");
-    e.textContent = `Sign-in failed: ${f.get("error")}${f.get("error_description") ? " — " + f.get("error_description") : ""}`;
-    e.hidden = false;
+    const code = f.get("error");
+    signInError(/^[a-z_]{1,64}$/.test(code) ? code : "server_error");
   }
 }
 
@@ -96,12 +146,18 @@ async function signOut() {
   show("signed-in", false); show("signed-out", true);
 }
 
-function openOther(ev) {
-  // Hand the token to the page on the other origin, in the fragment.
+async function openOther(ev) {
+  // Hand the token to the page on the other origin through this browser's
+  // hand-over cookie, as the sign-in does: the URL carries only the nonce.
   const token = sessionStorage.getItem(KEY);
   if (!token) return;
   ev.preventDefault();
-  location.assign(`${cfg.other}/app#${new URLSearchParams({ access_token: token })}`);
+  const r = await session("/session/handoff", { origin: cfg.other }, token);
+  if (r.status !== 200 || !r.body.handoff) {
+    signInError("invalid_handoff");
+    return;
+  }
+  location.assign(`${cfg.other}/app#${new URLSearchParams({ handoff: r.body.handoff })}`);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -109,6 +165,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("broken").addEventListener("click", broken);
   $("signout").addEventListener("click", signOut);
   if ($("other-origin")) $("other-origin").addEventListener("click", openOther);
-  takeFragment();
-  showProfile();
+  // data-ready: the page has handled its URL and shown who is signed in.
+  takeFragment().then(showProfile).finally(() => { document.body.dataset.ready = "1"; });
 });
