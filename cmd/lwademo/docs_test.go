@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // packageDoc returns the command's doc comment, as go doc shows it.
@@ -120,7 +121,7 @@ func TestLogVocabulary(t *testing.T) {
 	for _, r := range []*http.Request{get, preflight} {
 		for _, skipped := range bools {
 			for _, decided := range bools {
-				for outcome := core.Outcome(0); outcome <= core.OutcomeFailed; outcome++ {
+				for outcome := observe.Outcome(0); outcome <= observe.OutcomeFailed; outcome++ {
 					for _, code := range append([]string{""}, codes...) {
 						for _, local := range bools {
 							for _, shared := range bools {
