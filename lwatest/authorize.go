@@ -131,15 +131,19 @@ const (
 	// Deny posts the answer back to /ap/oa. The default.
 	AskConsent Consent = iota
 	// AutoApprove redirects straight back with a code, as if the customer
-	// had clicked Allow: for tests without a browser.
+	// had clicked Allow: for tests without a browser. It also allows every
+	// new code pair of code-based linking at once, as if the customer had
+	// entered its user code: the device's first poll gets the tokens.
 	AutoApprove
 	// AutoDeny redirects straight back with error=access_denied, as if the
-	// customer had clicked Deny.
+	// customer had clicked Deny, and denies every new code pair at once.
 	AutoDeny
 )
 
-// SetConsent sets how GET /ap/oa answers valid authorization requests from
-// now on. Invalid requests are refused whatever the mode.
+// SetConsent sets how GET /ap/oa answers valid authorization requests, and
+// how the customer answers new code pairs, from now on. Invalid requests
+// are refused whatever the mode; code pairs created earlier keep their
+// answer (or wait for one).
 func (s *Server) SetConsent(c Consent) {
 	if c < AskConsent || c > AutoDeny {
 		panic(fmt.Sprintf("lwatest: SetConsent: unknown Consent %d", int(c)))

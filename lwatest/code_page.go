@@ -48,13 +48,13 @@ func (s *Server) codeEntry(w http.ResponseWriter, r *http.Request, rid string) {
 	switch decision {
 	case "":
 		s.mu.Lock()
+		var pair devicePair
+		app := App{}
 		p, err := s.findPairLocked(code)
-		var app App
 		if err == nil {
+			pair, app.ClientID = *p, p.clientID
 			if a, ok := s.apps[p.clientID]; ok {
 				app = *a
-			} else {
-				app = App{ClientID: p.clientID}
 			}
 		}
 		s.mu.Unlock()
@@ -64,8 +64,8 @@ func (s *Server) codeEntry(w http.ResponseWriter, r *http.Request, rid string) {
 			return
 		}
 		data.App = app.displayName()
-		data.What, data.Items = describeScopes(p.scopes)
-		data.Code = p.userCode
+		data.What, data.Items = describeScopes(pair.scopes)
+		data.Code = pair.userCode
 		writeCodePage(w, http.StatusOK, data)
 	case "approve", "deny":
 		p, err := s.answerCode(code, decision == "approve")

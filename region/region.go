@@ -133,9 +133,10 @@ func (r Region) Endpoint() oauth2.Endpoint {
 func (r Region) String() string { return r.Name }
 
 // Set makes r the region named name (see Lookup), so that a *Region is a
-// flag.Value:
+// flag.Value. Call it on a variable of your own, never on &region.NA (that
+// would change NA for the whole program):
 //
-//	r := region.NA
+//	r := region.NA // the default
 //	flag.Var(&r, "region", "Login with Amazon region: na, eu or fe")
 func (r *Region) Set(name string) error {
 	found, err := Lookup(name)
