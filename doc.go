@@ -21,7 +21,10 @@
 //     revocations.
 //   - [github.com/go-lwa/lwa/otellwa]: OpenTelemetry metrics and traces.
 //   - [github.com/go-lwa/lwa/lwatest]: a fake LWA server for tests,
-//     sign-in (authorization code with PKCE, refresh) included.
+//     sign-in (authorization code with PKCE, refresh, code-based linking
+//     for TVs and devices) included; it poses as Amazon in any region.
+//   - [github.com/go-lwa/lwa/region]: the sign-in, token, code-pair and API
+//     URLs of Amazon's regions (NA, EU, FE), for golang.org/x/oauth2.
 //
 // With Gin:
 //

@@ -48,24 +48,34 @@ type App struct {
 
 	// RedirectURIs are the app's "Allowed Return URLs". The redirect_uri of
 	// an authorization request must be exactly one of them (no prefix or
-	// pattern matching). At least one is required.
+	// pattern matching). At least one is required, unless Device is set.
 	RedirectURIs []string
 
 	// Name is the app's name on the consent page. Empty means ClientID.
 	Name string
+
+	// Device marks the client ID of the security profile's "Other devices
+	// and platforms" settings: a TV, console or other device that signs in
+	// with code-based linking (see [Server.CodePairURL]). Only a device
+	// client may ask for a code pair; any other gets 400
+	// unauthorized_client. A device client needs no RedirectURIs, and
+	// usually has no ClientSecret (a device cannot keep one): it refreshes
+	// its tokens with its client_id alone.
+	Device bool
 }
 
 // RegisterApp registers app with the authorization server, replacing any app
 // with the same client ID. Requests that name an unregistered client ID get
 // an error page from /ap/oa and 401 invalid_client from the token endpoint.
 //
-// RegisterApp panics if app.ClientID is empty, if app has no redirect URI,
-// or if one is not an absolute http(s) URL without a fragment.
+// RegisterApp panics if app.ClientID is empty, if app has no redirect URI
+// and is not a Device, or if a redirect URI is not an absolute http(s) URL
+// without a fragment.
 func (s *Server) RegisterApp(app App) {
 	if app.ClientID == "" {
 		panic("lwatest: RegisterApp: empty ClientID")
 	}
-	if len(app.RedirectURIs) == 0 {
+	if len(app.RedirectURIs) == 0 && !app.Device {
 		panic("lwatest: RegisterApp: no RedirectURIs")
 	}
 	for _, ru := range app.RedirectURIs {
@@ -121,15 +131,19 @@ const (
 	// Deny posts the answer back to /ap/oa. The default.
 	AskConsent Consent = iota
 	// AutoApprove redirects straight back with a code, as if the customer
-	// had clicked Allow: for tests without a browser.
+	// had clicked Allow: for tests without a browser. It also allows every
+	// new code pair of code-based linking at once, as if the customer had
+	// entered its user code: the device's first poll gets the tokens.
 	AutoApprove
 	// AutoDeny redirects straight back with error=access_denied, as if the
-	// customer had clicked Deny.
+	// customer had clicked Deny, and denies every new code pair at once.
 	AutoDeny
 )
 
-// SetConsent sets how GET /ap/oa answers valid authorization requests from
-// now on. Invalid requests are refused whatever the mode.
+// SetConsent sets how GET /ap/oa answers valid authorization requests, and
+// how the customer answers new code pairs, from now on. Invalid requests
+// are refused whatever the mode; code pairs created earlier keep their
+// answer (or wait for one).
 func (s *Server) SetConsent(c Consent) {
 	if c < AskConsent || c > AutoDeny {
 		panic(fmt.Sprintf("lwatest: SetConsent: unknown Consent %d", int(c)))
@@ -478,22 +492,7 @@ func pageSecurity(h http.Header) {
 }
 
 func writeConsentPage(w http.ResponseWriter, req *authRequest, customer core.Profile) {
-	name := req.app.Name
-	if name == "" {
-		name = req.app.ClientID
-	}
-	var what, items []string
-	if slices.Contains(req.scopes, "profile") {
-		what = append(what, "name", "email address")
-		items = append(items, "Your name and email address", "A unique identifier for your Amazon account")
-	} else if slices.Contains(req.scopes, "profile:user_id") {
-		what = append(what, "account identifier")
-		items = append(items, "A unique identifier for your Amazon account")
-	}
-	if slices.Contains(req.scopes, "postal_code") {
-		what = append(what, "postal code")
-		items = append(items, "Your postal code")
-	}
+	what, items := describeScopes(req.scopes)
 	hidden := map[string]string{
 		"client_id":     req.app.ClientID,
 		"scope":         strings.Join(req.scopes, " "),
@@ -514,13 +513,40 @@ func writeConsentPage(w http.ResponseWriter, req *authRequest, customer core.Pro
 	pageSecurity(w.Header())
 	w.WriteHeader(http.StatusOK)
 	_ = consentPage.Execute(w, map[string]any{
-		"App":      name,
-		"What":     joinList(what),
+		"App":      req.app.displayName(),
+		"What":     what,
 		"Items":    items,
 		"Customer": customer,
 		"Return":   ret,
 		"Hidden":   hidden,
 	})
+}
+
+// displayName is the app's name on the pages: Name, else ClientID.
+func (a *App) displayName() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.ClientID
+}
+
+// describeScopes says what the scopes let the app see: a phrase for the
+// page's question ("name, email address and postal code") and one line per
+// item.
+func describeScopes(scopes []string) (what string, items []string) {
+	var parts []string
+	if slices.Contains(scopes, "profile") {
+		parts = append(parts, "name", "email address")
+		items = append(items, "Your name and email address", "A unique identifier for your Amazon account")
+	} else if slices.Contains(scopes, "profile:user_id") {
+		parts = append(parts, "account identifier")
+		items = append(items, "A unique identifier for your Amazon account")
+	}
+	if slices.Contains(scopes, "postal_code") {
+		parts = append(parts, "postal code")
+		items = append(items, "Your postal code")
+	}
+	return joinList(parts), items
 }
 
 func writeErrorPage(w http.ResponseWriter, status int, code, desc, rid string) {

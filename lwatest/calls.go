@@ -30,6 +30,16 @@ type Call struct {
 	// Method is the request's HTTP method.
 	Method string
 
+	// Host is the host the request was addressed to (its Host header):
+	// the server's own 127.0.0.1:PORT, or the Amazon host a client from
+	// [Server.AmazonClient] asked, such as "api.amazon.co.uk".
+	Host string
+
+	// Region is the Login with Amazon region whose host the request was
+	// addressed to, "na", "eu" or "fe" (see package region), or "" when
+	// it was addressed to the server's own address.
+	Region string
+
 	// TokenFrom lists the places where the request carried a token,
 	// comma-separated, in this order: "query" (an access_token parameter),
 	// "authorization" (an Authorization header, well-formed or not),
@@ -41,15 +51,17 @@ type Call struct {
 	TokenFrom string
 
 	// GrantType is the grant_type of a Token call ("authorization_code",
-	// "refresh_token", or whatever the client sent), once the server has
-	// read the request's form; empty for the other endpoints.
+	// "refresh_token", "device_code", or whatever the client sent), once
+	// the server has read the request's form; empty for the other
+	// endpoints.
 	GrantType string
 
-	// ClientAuth is how a Token call authenticated its client, once the
-	// server has read the request: "basic" (HTTP Basic), "form"
+	// ClientAuth is how a Token or CodePair call authenticated its client,
+	// once the server has read the request: "basic" (HTTP Basic), "form"
 	// (client_id and client_secret form fields), "none" (a public client:
-	// client_id only, with PKCE) or "" (no client_id at all, or another
-	// endpoint). The credentials themselves are never recorded.
+	// client_id only) or "" (no client_id at all, as in Amazon's device
+	// token request, or another endpoint). The credentials themselves are
+	// never recorded.
 	ClientAuth string
 }
 
@@ -93,6 +105,10 @@ func (s *Server) startCall(ep Endpoint, r *http.Request, rid string) *Call {
 		Start:     time.Now(),
 		RequestID: rid,
 		Method:    r.Method,
+		Host:      r.Host,
+	}
+	if h, ok := hostRegion(r.Host); ok {
+		c.Region = h.region
 	}
 	if ep == EndpointTokenInfo || ep == EndpointProfile {
 		c.TokenFrom = tokenFrom(r)

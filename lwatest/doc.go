@@ -58,6 +58,28 @@
 // profile fields the approved scopes allow. [Server.AuthURL] and
 // [Server.TokenURL] give the endpoints for an oauth2.Endpoint.
 //
+// TVs and other devices without a browser sign in with code-based linking,
+// which the Server also runs as Amazon does:
+//
+//	POST /auth/o2/create/codepair  response_type=device_code, client_id, scope → user_code, device_code,
+//	                               verification_uri, expires_in, interval
+//	GET  /code, POST /code         the code-entry page: the customer enters the user code, allows or denies
+//	POST /auth/o2/token            grant_type=device_code, device_code, user_code → authorization_pending,
+//	                               slow_down, expired_token, access_denied, invalid_grant, or the tokens
+//
+// Register the device's client ID with App.Device set. The customer enters
+// codes on the page in a real browser, through [Server.ApproveCode] and
+// [Server.DenyCode], or at once with SetConsent(AutoApprove). Expiry and
+// polling interval run on the server's clock ([Server.SetCodePairTiming],
+// [Server.Advance]); device codes are one-time, and their tokens verify and
+// refresh like any other.
+//
+// [Server.AmazonClient] poses as Amazon in every region: it sends requests
+// for www.amazon.com, eu.account.amazon.com, api.amazon.co.uk and the other
+// hosts of package region to the server, which records the host and region
+// each call asked ([Call.Region]). [Server.Region] gives the server's own
+// endpoints as a region.Region.
+//
 // A Server is safe for concurrent use. Close releases every request the
 // server is holding (delayed or hanging answers) and leaks no goroutines.
 //

@@ -7,8 +7,9 @@ import (
 )
 
 // Endpoint names one of the LWA endpoints the server answers: the two a
-// resource server calls to verify a token, and the two of the authorization
-// code grant (see [Server.RegisterApp]).
+// resource server calls to verify a token, the two of the authorization
+// code grant (see [Server.RegisterApp]) and the two that code-based linking
+// adds (see [Server.CodePairURL]).
 type Endpoint int
 
 const (
@@ -19,11 +20,18 @@ const (
 	// EndpointAuthorize is /ap/oa: the authorization request (GET) and the
 	// customer's answer on the consent page (POST).
 	EndpointAuthorize
-	// EndpointToken is POST /auth/o2/token: codes and refresh tokens exchanged for
-	// access tokens.
+	// EndpointToken is POST /auth/o2/token: codes, device codes and refresh
+	// tokens exchanged for access tokens.
 	EndpointToken
+	// EndpointCodePair is POST /auth/o2/create/codepair: a device asks for
+	// a user code and a device code (code-based linking).
+	EndpointCodePair
+	// EndpointCodeEntry is /code: the page where the customer enters a
+	// device's user code and allows or denies it (GET shows the form, POST
+	// submits it); the code pair's verification_uri.
+	EndpointCodeEntry
 
-	numEndpoints = 4
+	numEndpoints = 6
 )
 
 const (
@@ -31,9 +39,12 @@ const (
 	profilePath   = "/user/profile"
 	authorizePath = "/ap/oa"
 	tokenPath     = "/auth/o2/token"
+	codePairPath  = "/auth/o2/create/codepair"
+	codeEntryPath = "/code"
 )
 
-// String returns "tokeninfo", "profile", "authorize" or "token".
+// String returns "tokeninfo", "profile", "authorize", "token", "codepair"
+// or "code-entry".
 func (e Endpoint) String() string {
 	switch e {
 	case EndpointTokenInfo:
@@ -44,12 +55,17 @@ func (e Endpoint) String() string {
 		return "authorize"
 	case EndpointToken:
 		return "token"
+	case EndpointCodePair:
+		return "codepair"
+	case EndpointCodeEntry:
+		return "code-entry"
 	}
 	return fmt.Sprintf("Endpoint(%d)", int(e))
 }
 
 // Path returns the endpoint's URL path: "/auth/o2/tokeninfo",
-// "/user/profile", "/ap/oa" or "/auth/o2/token".
+// "/user/profile", "/ap/oa", "/auth/o2/token", "/auth/o2/create/codepair"
+// or "/code".
 func (e Endpoint) Path() string {
 	switch e {
 	case EndpointTokenInfo:
@@ -60,6 +76,10 @@ func (e Endpoint) Path() string {
 		return authorizePath
 	case EndpointToken:
 		return tokenPath
+	case EndpointCodePair:
+		return codePairPath
+	case EndpointCodeEntry:
+		return codeEntryPath
 	}
 	return ""
 }

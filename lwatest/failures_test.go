@@ -139,13 +139,13 @@ func TestFailTimes(t *testing.T) {
 
 func TestFailValidation(t *testing.T) {
 	srv := newServer(t)
-	panics(t, func() { srv.Fail(lwatest.Endpoint(4), lwatest.Failure{}) }, "unknown endpoint")
+	panics(t, func() { srv.Fail(lwatest.Endpoint(6), lwatest.Failure{}) }, "unknown endpoint")
 	panics(t, func() { srv.Fail(lwatest.Endpoint(-1), lwatest.Failure{}) }, "negative endpoint")
 	panics(t, func() { srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Times: -1}) }, "negative Times")
 	panics(t, func() { srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Delay: -1}) }, "negative Delay")
 	panics(t, func() { srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 99}) }, "Status 99")
 	panics(t, func() { srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 1000}) }, "Status 1000")
-	panics(t, func() { srv.SetDelay(lwatest.Endpoint(5), time.Second) }, "SetDelay unknown endpoint")
+	panics(t, func() { srv.SetDelay(lwatest.Endpoint(6), time.Second) }, "SetDelay unknown endpoint")
 	panics(t, func() { srv.SetDelay(lwatest.EndpointTokenInfo, -time.Second) }, "SetDelay negative")
 }
 

@@ -42,6 +42,12 @@ func (s *Server) serveEndpoint(ep Endpoint, w http.ResponseWriter, r *http.Reque
 	case EndpointToken:
 		s.token(rw, r, rid, call)
 		return
+	case EndpointCodePair:
+		s.codePair(rw, r, rid, call)
+		return
+	case EndpointCodeEntry:
+		s.codeEntry(rw, r, rid)
+		return
 	}
 	if r.Method != http.MethodGet {
 		rw.Header().Set("Allow", http.MethodGet)

@@ -98,6 +98,12 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, call *Call) (*
 	if terr != nil {
 		return nil, terr
 	}
+	if form.Get("grant_type") == "device_code" {
+		// Amazon's device token request names no client: the device code
+		// does. A client that identifies itself anyway must be the one the
+		// code pair was issued to.
+		return s.redeemDeviceCode(clientID, secret, form)
+	}
 	if terr := s.authenticateClient(clientID, secret); terr != nil {
 		return nil, terr
 	}
@@ -152,27 +158,39 @@ func clientCredentials(r *http.Request, form url.Values) (id, secret, how string
 // authenticateClient checks a client's credentials against its
 // registration.
 func (s *Server) authenticateClient(clientID, secret string) *tokenError {
+	_, terr := s.checkClient(clientID, secret, true)
+	return terr
+}
+
+// checkClient checks that clientID is registered and that secret is its
+// secret. With secretRequired false, a confidential client may leave the
+// secret out (code-based linking asks a device for none); a secret it sends
+// must still be right. It returns a copy of the app.
+func (s *Server) checkClient(clientID, secret string, secretRequired bool) (App, *tokenError) {
 	if clientID == "" {
-		return &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: no client_id."}
+		return App{}, &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: no client_id."}
 	}
 	s.mu.Lock()
 	app, ok := s.apps[clientID]
-	var want string
+	var a App
 	if ok {
-		want = app.ClientSecret
+		a = *app
 	}
 	s.mu.Unlock()
+	want := a.ClientSecret
 	switch {
 	case !ok:
-		return &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: unknown client."}
+		return a, &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: unknown client."}
 	case want == "" && secret != "":
-		return &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: this public client has no secret."}
+		return a, &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: this public client has no secret."}
+	case want != "" && secret == "" && !secretRequired:
+		return a, nil
 	case want != "" && secret == "":
-		return &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: client_secret is missing."}
+		return a, &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: client_secret is missing."}
 	case subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1:
-		return &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: wrong client_secret."}
+		return a, &tokenError{http.StatusUnauthorized, "invalid_client", "Client authentication failed: wrong client_secret."}
 	}
-	return nil
+	return a, nil
 }
 
 // redeemCode runs the authorization_code grant. A code is single-use: its

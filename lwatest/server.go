@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,12 @@ type Server struct {
 	codes    map[string]*authCode     // authorization code -> what it grants
 	refresh  map[string]*refreshGrant // refresh token -> what it grants
 
+	// code-based linking, see devices.go
+	pairs        map[string]*devicePair // device code -> its code pair
+	userCodes    map[string]*devicePair // user code -> the same
+	pairLifetime time.Duration          // expires_in of new code pairs
+	pollInterval time.Duration          // interval of new code pairs
+
 	verifiers []*core.Verifier // from Verifier: told about Revoke and Expire
 }
 
@@ -70,6 +77,11 @@ func newServer() *Server {
 		customer: DefaultCustomer(),
 		codes:    make(map[string]*authCode),
 		refresh:  make(map[string]*refreshGrant),
+
+		pairs:        make(map[string]*devicePair),
+		userCodes:    make(map[string]*devicePair),
+		pairLifetime: DefaultCodePairLifetime,
+		pollInterval: DefaultPollInterval,
 	}
 }
 
@@ -128,8 +140,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rid := newRequestID()
 	setHeader(w.Header(), requestIDHeader, rid)
 
+	// Amazon's own code-based linking guides spell the API paths
+	// /auth/O2/…; Amazon answers both spellings.
+	path := r.URL.Path
+	if rest, ok := strings.CutPrefix(path, "/auth/O2/"); ok {
+		path = "/auth/o2/" + rest
+	}
 	var ep Endpoint
-	switch r.URL.Path {
+	switch path {
 	case tokenInfoPath:
 		ep = EndpointTokenInfo
 	case profilePath:
@@ -138,8 +156,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		ep = EndpointAuthorize
 	case tokenPath:
 		ep = EndpointToken
+	case codePairPath:
+		ep = EndpointCodePair
+	case codeEntryPath:
+		ep = EndpointCodeEntry
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "The requested resource was not found.", rid)
+		return
+	}
+	if h, ok := hostRegion(r.Host); ok && !h.servedOn(ep) {
+		// Posing as Amazon (AmazonClient): the pages live on the sign-in
+		// hosts, the API on the API hosts.
+		writeError(w, http.StatusNotFound, "not_found", "The requested resource was not found on "+r.Host+".", rid)
 		return
 	}
 	s.serveEndpoint(ep, w, r, rid)
