@@ -72,6 +72,10 @@ import (
 // demoClientID is the client ID the embedded fake issues tokens for.
 const demoClientID = "amzn1.application-oa2-client.lwademo"
 
+// demoTVClientID is the client ID of the demo's TV (code-based linking,
+// examples/devicelink), another client of the same app.
+const demoTVClientID = "amzn1.application-oa2-client.lwademo-tv"
+
 // framework says what the demo runs on, at startup.
 const framework = "net/http (http.ServeMux) + github.com/go-lwa/lwa/stdlwa"
 
@@ -124,7 +128,9 @@ func serve(ctx context.Context, args []string, out io.Writer, started func(runni
 	if os.Getenv(core.EnvClientID) == "" {
 		fake = lwatest.NewServer()
 		defer fake.Close()
-		opts = append(opts, core.WithClientID(demoClientID), core.WithEndpoint(fake.URL))
+		fake.RegisterApp(lwatest.App{ClientID: demoTVClientID, Device: true, Name: "lwademo TV"})
+		fake.SetCodePairTiming(10*time.Minute, 5*time.Second)
+		opts = append(opts, core.WithClientID(demoClientID, demoTVClientID), core.WithEndpoint(fake.URL))
 	}
 	var rdb *redis.Client
 	var keys [][]byte
@@ -438,6 +444,9 @@ func printOffline(out io.Writer, fake *lwatest.Server, base, web string) {
 	for _, c := range cmds {
 		fmt.Fprintf(out, "# %s\ncurl -i %s\n", c.what, c.curl)
 	}
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "A TV signs in with code-based linking: run it, then enter the code it shows at %s\n", fake.CodeEntryURL())
+	fmt.Fprintf(out, "  go run ./examples/devicelink/cmd/tv -lwa %s -client-id %s -api %s/me\n", fake.URL, demoTVClientID, base)
 }
 
 // printLive prints the commands to try with a real token.
