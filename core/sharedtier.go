@@ -202,7 +202,7 @@ func (s *sharedTier) probe() {
 // than a token lives (plus the skew margin and a minute).
 func (s *sharedTier) complete() bool {
 	since := s.syncedSince.Load()
-	return since != 0 && time.Since(time.Unix(0, since)) > maxTokenLifetime+revocationSkew+time.Minute
+	return since != 0 && s.v.wallNow().Sub(time.Unix(0, since)) > maxTokenLifetime+revocationSkew+time.Minute
 }
 
 // tag returns the flight's token's hash tag, computed once.
@@ -521,7 +521,7 @@ func (s *sharedTier) onReset() {
 		s.v.log.LogAttrs(context.Background(), slog.LevelWarn,
 			"lwa: shared cache subscription re-established; dropping the local tier, which may have missed invalidations")
 	}
-	s.syncedSince.Store(time.Now().UnixNano())
+	s.syncedSince.Store(s.v.wallNow().UnixNano())
 	s.v.cache.clear()
 }
 

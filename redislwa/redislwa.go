@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,10 +23,10 @@ const (
 	DefaultMaxInFlight = 1024
 )
 
-// ErrOverloaded is returned (wrapped) instead of sending a command when
+// ErrTooManyCalls is returned (wrapped) instead of sending a command when
 // WithMaxInFlight calls are already waiting for Redis: a hung server then
 // costs nothing but a fast miss.
-var ErrOverloaded = errors.New("redislwa: too many Redis calls in flight")
+var ErrTooManyCalls = errors.New("redislwa: too many Redis calls in flight")
 
 var _ core.SharedCache = (*Cache)(nil)
 
@@ -39,6 +41,9 @@ type Cache struct {
 	maxInFlight int
 	routing     routing
 	inFlight    chan struct{} // semaphore: one token per call waiting for Redis
+
+	log          *slog.Logger
+	evictionOnce sync.Once
 
 	healthInterval time.Duration // Subscribe: silence before a PING, then before a reconnect
 	testHookSilent func()        // called when Subscribe replaces a silent connection
@@ -92,7 +97,7 @@ func WithChannel(name string) Option {
 
 // WithMaxInFlight bounds the number of calls waiting for Redis at once,
 // those abandoned after WithTimeout included (default 1024; a non-positive n
-// keeps the default). Beyond it, calls fail at once with ErrOverloaded, so a
+// keeps the default). Beyond it, calls fail at once with ErrTooManyCalls, so a
 // hanging Redis cannot pile up goroutines.
 func WithMaxInFlight(n int) Option {
 	return func(c *Cache) {
@@ -116,6 +121,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Cache {
 		channel:        DefaultChannel,
 		maxInFlight:    DefaultMaxInFlight,
 		routing:        hashTagged,
+		log:            slog.Default(),
 		healthInterval: 5 * time.Second,
 	}
 	switch rdb.(type) {
@@ -311,7 +317,7 @@ func run[T any](c *Cache, ctx context.Context, op string, fn func(context.Contex
 	select {
 	case c.inFlight <- struct{}{}:
 	default:
-		return zero, fmt.Errorf("redislwa: %s: %w", op, ErrOverloaded)
+		return zero, fmt.Errorf("redislwa: %s: %w", op, ErrTooManyCalls)
 	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)

@@ -392,7 +392,7 @@ func TestMaxInFlightFailsFast(t *testing.T) {
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 	}
 	_, err := c.Get(bg, "k")
-	require.ErrorIs(t, err, redislwa.ErrOverloaded, "fails at once, without waiting for the timeout")
+	require.ErrorIs(t, err, redislwa.ErrTooManyCalls, "fails at once, without waiting for the timeout")
 	require.NotErrorIs(t, err, context.DeadlineExceeded)
 	s.Thaw()
 	require.Eventually(t, func() bool { _, err := c.Get(bg, "k"); return err == nil },

@@ -25,7 +25,7 @@ import (
 var (
 	// fleetKey is the replicas' shared-tier key (core.WithSharedKeys).
 	fleetKey = []byte("redislwa tests: the fleet's key, 32 bytes or more")
-	alice = core.Profile{UserID: "amzn1.account.ALICE0SECRETUSERID", Email: "alice.secret@example.com",
+	alice    = core.Profile{UserID: "amzn1.account.ALICE0SECRETUSERID", Email: "alice.secret@example.com",
 		Name: "Alice Secretname", PostalCode: "98052-1234"}
 	bob = core.Profile{UserID: "amzn1.account.BOB0SECRETUSERID", Email: "bob.secret@example.com", Name: "Bob Hidden"}
 )

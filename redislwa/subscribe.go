@@ -152,6 +152,7 @@ func (s *subscriber) receive(ps *redis.PubSub) (received bool) {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" && m.Channel == s.c.channel {
+				s.c.checkEviction(s.ctx)
 				s.onReset()
 			}
 		case *redis.Message:
