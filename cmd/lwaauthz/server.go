@@ -30,7 +30,7 @@ type server struct {
 	revoke   *revocations
 	metrics  http.Handler
 	admin    http.Handler // the operational endpoints
-	draining atomic.Bool // shutting down: /readyz answers 503
+	draining atomic.Bool  // shutting down: /readyz answers 503
 }
 
 func newServer(c *config, v *core.Verifier, rdb *redis.Client, metrics http.Handler, log *slog.Logger) *server {
