@@ -110,6 +110,18 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&c.healthcheck, "healthcheck", false, "ask a running lwaauthz's /healthz (on -admin-addr) and exit 0 if it answers 200 (for a container HEALTHCHECK)")
 
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: lwaauthz [flags]
+
+Verifies Login with Amazon access tokens for nginx (auth_request), Traefik
+(forwardAuth) and Envoy (ext_authz). Every flag not given is read from the
+environment: LWA_CLIENT_ID (-client-id), LWA_ENDPOINT (-endpoint), and
+LWAAUTHZ_<FLAG> for the others (LWAAUTHZ_CACHE_TTL=10m). The shared tier's
+keys come from LWA_SHARED_KEYS or -shared-keys-file only.
+
+`)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -134,6 +146,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	})
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if c.healthcheck { // needs the addresses only
+		return c, nil
 	}
 
 	c.clientIDs = splitList(clientIDs)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"net/http"
 	"strings"
 	"sync"
@@ -164,9 +165,10 @@ func TestHealthcheck(t *testing.T) {
 	env := func(string) string { return "" }
 	admin := strings.TrimPrefix(az.admin, "http://")
 	var out bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"-healthcheck", "-client-id", "x", "-admin-addr", admin}, env, &out, nil))
+	require.NoError(t, run(context.Background(), []string{"-healthcheck", "-admin-addr", admin}, env, &out, nil),
+		"needs no client ID: a container's HEALTHCHECK gets the environment, not the entrypoint's flags")
 	require.NoError(t, az.stop())
-	assert.Error(t, run(context.Background(), []string{"-healthcheck", "-client-id", "x", "-admin-addr", admin}, env, &out, nil))
+	assert.Error(t, run(context.Background(), []string{"-healthcheck", "-admin-addr", admin}, env, &out, nil))
 }
 
 // TestRunErrors: a configuration lwaauthz cannot serve stops it at once
@@ -180,4 +182,9 @@ func TestRunErrors(t *testing.T) {
 	assert.Error(t, err)
 	err = run(context.Background(), []string{"-client-id", "x", "-timeout", "0s", "-addr", "127.0.0.1:0"}, env, &out, nil)
 	assert.ErrorContains(t, err, "timeout must be positive")
+	out.Reset()
+	err = run(context.Background(), []string{"-h"}, env, &out, nil)
+	assert.ErrorIs(t, err, flag.ErrHelp)
+	assert.Contains(t, out.String(), "LWAAUTHZ_<FLAG>")
+	assert.Contains(t, out.String(), "-client-id")
 }
