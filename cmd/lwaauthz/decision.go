@@ -155,14 +155,21 @@ func firstOf(a, b string) string {
 // request's URI (for the access_token query parameter) and method (for
 // CORS preflights), when the proxy sent them.
 func original(r *http.Request, uri, method string) *http.Request {
-	o := r.WithContext(r.Context()) // a shallow copy
 	path, query, _ := strings.Cut(uri, "?")
-	o.URL = &url.URL{Path: path, RawQuery: query}
-	o.RequestURI = ""
+	o := &originalRequest{req: *r, url: url.URL{Path: path, RawQuery: query}} // one allocation for both
+	o.req.URL = &o.url
+	o.req.RequestURI = ""
 	if method != "" {
-		o.Method = method
+		o.req.Method = method
 	}
-	return o
+	return &o.req
+}
+
+// originalRequest holds the shallow copy of a decision request and its
+// URL in one allocation.
+type originalRequest struct {
+	req http.Request
+	url url.URL
 }
 
 // allow answers a request the middleware let through: 200 with the

@@ -83,3 +83,28 @@ func TestDockerfile(t *testing.T) {
 	assert.Regexp(t, `(?m)^ENTRYPOINT \["/usr/local/bin/lwaauthz"\]$`, d)
 	assert.Regexp(t, `(?m)^HEALTHCHECK .*"-healthcheck"\]$`, d)
 }
+
+// TestEdgeDocShowsDeploy: every nginx block of docs/readme/edge.md is, line
+// for line, part of a file of deploy/nginx (the configuration the nginx
+// tests run).
+func TestEdgeDocShowsDeploy(t *testing.T) {
+	doc := readRepo(t, "docs/readme/edge.md")
+	var deploy []string
+	require.NoError(t, filepath.WalkDir(filepath.Join("../..", "deploy/nginx"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			deploy = append(deploy, string(b))
+		}
+		return err
+	}))
+	blocks := regexp.MustCompile("(?s)```nginx\n(.*?)```").FindAllStringSubmatch(doc, -1)
+	require.NotEmpty(t, blocks)
+	for _, b := range blocks {
+		found := false
+		for _, f := range deploy {
+			found = found || strings.Contains(f, b[1])
+		}
+		assert.True(t, found, "this block of edge.md is not in deploy/nginx:\n%s", b[1])
+	}
+}
