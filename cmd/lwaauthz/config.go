@@ -103,7 +103,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.BoolVar(&c.queryToken, "query-token", true, "read the access_token query parameter of the original request")
 	fs.BoolVar(&c.rfc6750, "rfc6750", false, "answer with RFC 6750's statuses (401 invalid_token, 403 insufficient_scope) instead of Amazon's table")
 	fs.BoolVar(&c.passPreflight, "pass-preflight", false, "allow CORS preflights (OPTIONS with Access-Control-Request-Method) without a token or identity headers; default: rejected like any request without a token")
-	fs.StringVar(&c.redis, "redis", "", "share verifications and revocations between replicas through this Redis (host:port or redis:// URL); needs LWA_SHARED_KEYS or -shared-keys-file")
+	fs.StringVar(&c.redis, "redis", "", "share verifications and revocations between replicas through this Redis (host:port, or a redis:// or rediss:// URL: one with a password is better given as LWAAUTHZ_REDIS than on the command line); needs LWA_SHARED_KEYS or -shared-keys-file")
 	fs.StringVar(&keysFile, "shared-keys-file", "", "file holding the fleet's shared-tier keys (comma- or newline-separated standard base64, 32+ bytes each) instead of LWA_SHARED_KEYS")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "on SIGTERM, how long in-flight requests may take to finish")
 	fs.DurationVar(&c.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long /readyz answers 503 before the listeners close (lets load balancers notice)")

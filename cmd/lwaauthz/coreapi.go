@@ -99,6 +99,17 @@ func presentedToken(v *core.Verifier, r *http.Request, queryToken bool) (string,
 	return core.ExtractToken(req.TokenSources)
 }
 
+// rejectionStatus is the status e is answered with (500 for a hand-made
+// error outside 400–599).
+func rejectionStatus(e *core.Error) int { return core.RejectionStatus(e) }
+
+// rejectionBody is e's JSON body, as every adapter writes it.
+func rejectionBody(e *core.Error) []byte { return e.Body() }
+
+// setAuthHeaders calls set with e's headers that do not describe its
+// body: Cache-Control, WWW-Authenticate, Retry-After.
+func setAuthHeaders(e *core.Error, set func(k, v string)) { e.SetAuthHeaders(set) }
+
 // writeError writes err with the error table's status, headers and body.
 func writeError(w http.ResponseWriter, err error) { core.WriteError(w, err) }
 

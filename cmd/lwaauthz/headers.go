@@ -180,9 +180,9 @@ func plainValue(s string) bool {
 // to the client whatever the real status is.
 func setNginxRejection(w http.ResponseWriter, e *core.Error) {
 	h := w.Header()
-	h.Set(headerStatus, strconv.Itoa(core.RejectionStatus(e)))
-	h.Set(headerBody, asciiJSON(e.Body()))
-	e.SetAuthHeaders(func(k, v string) {
+	h.Set(headerStatus, strconv.Itoa(rejectionStatus(e)))
+	h.Set(headerBody, asciiJSON(rejectionBody(e)))
+	setAuthHeaders(e, func(k, v string) {
 		if strings.EqualFold(k, "Cache-Control") {
 			h.Set(k, v)
 			return

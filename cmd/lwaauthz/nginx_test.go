@@ -82,7 +82,7 @@ func startNginxBed(t *testing.T, args ...string) *nginxBed {
 // app's answer and no X-Lwa-* header; the second request with the same
 // token asks Amazon nothing.
 func TestNginxAccepts(t *testing.T) {
-	b := startNginxBed(t, "-headers", "user_id,email,name,postal_code")
+	b := startNginxBed(t, "-headers", "user_id,email,name,postal_code", "-token-cookie", "lwa_token")
 	zoe := core.Profile{UserID: "amzn1.account.ZOE", Email: "zoe@example.com", Name: "Zoë Saldaña", PostalCode: "75001"}
 	tok := b.srv.Issue(lwatest.ClientID, zoe)
 
@@ -110,9 +110,11 @@ func TestNginxAccepts(t *testing.T) {
 	assert.Equal(t, 1, b.srv.CallCount(lwatest.EndpointProfile))
 
 	// The other sources, as nginx forwards them.
-	r = b.do(t, http.MethodGet, "/api/orders", http.Header{"X-Amz-Access-Token": {tok}})
-	require.Equal(t, http.StatusOK, r.status)
-	assert.Equal(t, zoe.UserID, b.app.last(t).Header.Get("X-Lwa-User-Id"))
+	for _, h := range []http.Header{{"X-Amz-Access-Token": {tok}}, {"Cookie": {"theme=dark; lwa_token=" + tok}}} {
+		r = b.do(t, http.MethodGet, "/api/orders", h)
+		require.Equal(t, http.StatusOK, r.status, "%v", h)
+		assert.Equal(t, zoe.UserID, b.app.last(t).Header.Get("X-Lwa-User-Id"))
+	}
 	r = b.do(t, http.MethodGet, "/api/orders?page=2&access_token="+url.QueryEscape(tok), nil)
 	require.Equal(t, http.StatusOK, r.status, "the query of the original URI (X-Original-URI)")
 	assert.Equal(t, zoe.UserID, b.app.last(t).Header.Get("X-Lwa-User-Id"))

@@ -188,3 +188,28 @@ func TestRunErrors(t *testing.T) {
 	assert.Contains(t, out.String(), "LWAAUTHZ_<FLAG>")
 	assert.Contains(t, out.String(), "-client-id")
 }
+
+// TestLogsHoldNoSecret: at debug level, with accepted, rejected, revoked
+// and failed decisions, lwaauthz's log holds no token and none of the
+// customer's email, name or postal code.
+func TestLogsHoldNoSecret(t *testing.T) {
+	srv := lwatest.Start(t)
+	az := startAuthz(t, srv, nil, "-log-level", "debug", "-headers", "user_id,email,name,postal_code")
+	tok := srv.Issue(lwatest.ClientID, ada)
+	other := srv.Issue(otherClientID, ada)
+	bad := "Atza|" + strings.Repeat("x", 400)
+	require.Equal(t, http.StatusOK, az.do(t, http.MethodGet, pathNginx, bearer(tok)).status)
+	require.Equal(t, http.StatusUnauthorized, az.do(t, http.MethodGet, pathNginx, bearer(other)).status)
+	require.Equal(t, http.StatusBadRequest, az.do(t, http.MethodGet, pathForward, bearer(bad)).status)
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 500, Times: 1})
+	failing := srv.Issue(lwatest.ClientID, ada)
+	require.Equal(t, http.StatusBadGateway, az.do(t, http.MethodGet, pathForward, bearer(failing)).status)
+	require.Equal(t, http.StatusNoContent, az.do(t, http.MethodPost, pathRevoke, bearer(tok)).status)
+	require.NoError(t, az.stop())
+
+	logs := az.logs.String()
+	require.Contains(t, logs, "request rejected", "debug logging was on")
+	for _, secret := range []string{tok, other, bad, failing, strings.TrimPrefix(tok, "Atza|")[:40], ada.Email, ada.Name, ada.PostalCode} {
+		assert.NotContains(t, logs, secret)
+	}
+}
