@@ -47,15 +47,14 @@ type decisions struct {
 	reject func(http.ResponseWriter, *http.Request, *core.Error)
 	def    http.Handler // the decision under -require alone
 
-	mu       sync.RWMutex
-	byQuery  map[string]http.Handler // per decision query (?require=...)
-	required []string                // -require
+	mu      sync.RWMutex
+	byQuery map[string]http.Handler // per decision query (?require=...)
 }
 
 // newDecisions returns the decisions of one protocol: nginx (rejections as
 // 401 with X-Lwa-* headers) or forward (rejections as they are).
 func newDecisions(v *core.Verifier, c *config, nginx bool) *decisions {
-	d := &decisions{v: v, emit: c.headers, pass: c.passPreflight, required: c.required, byQuery: map[string]http.Handler{}}
+	d := &decisions{v: v, emit: c.headers, pass: c.passPreflight, byQuery: map[string]http.Handler{}}
 	if nginx {
 		d.reject = func(w http.ResponseWriter, _ *http.Request, e *core.Error) { setNginxRejection(w, e) }
 	}
@@ -63,10 +62,10 @@ func newDecisions(v *core.Verifier, c *config, nginx bool) *decisions {
 	return d
 }
 
-// build returns the handler that decides under -require plus extra.
+// build returns the handler that decides with the verifier's checks
+// (-require included) plus the extra required fields.
 func (d *decisions) build(extra []string) http.Handler {
-	req := append(append([]string(nil), d.required...), extra...)
-	return protect(d.v, policy{required: req, passPreflight: d.pass}, d.reject)(http.HandlerFunc(d.allow))
+	return protect(d.v, policy{required: extra, passPreflight: d.pass}, d.reject)(http.HandlerFunc(d.allow))
 }
 
 // handlerFor returns the handler for a decision URL's raw query.

@@ -278,3 +278,18 @@ func readResponse(t testing.TB, resp *http.Response) response {
 	require.NoError(t, err)
 	return response{status: resp.StatusCode, header: resp.Header, body: body}
 }
+
+// TestRequireFlag: -require applies to every decision, on every endpoint.
+func TestRequireFlag(t *testing.T) {
+	srv := lwatest.Start(t)
+	az := startAuthz(t, srv, nil, "-require", "postal_code")
+	noPostal := srv.Issue(lwatest.ClientID, ada, lwatest.WithScopes("profile"))
+	want := expectation{status: 401, code: core.CodeInsufficientScope, ridFrom: endpoint(lwatest.EndpointProfile)}
+	for _, tr := range transports {
+		resp, err := az.client.Do(tr.request(az.base, http.MethodGet, routeDefault, bearer(noPostal), ""))
+		require.NoError(t, err)
+		checkRejection(t, tr.answer(t, readResponse(t, resp)), want, srv)
+	}
+	r := az.do(t, http.MethodGet, pathNginx, bearer(srv.Issue(lwatest.ClientID, ada)))
+	assert.Equal(t, http.StatusOK, r.status)
+}
