@@ -24,8 +24,7 @@ func verifierOptions(c *config, shared core.SharedCache, obs core.Observer, log 
 		core.WithLocalCacheTTL(c.localTTL),
 		core.WithStaleIfError(c.staleIfError),
 		core.WithCircuitBreaker(c.breakerFails, c.breakerCool),
-		core.WithMaxConcurrentVerifications(c.maxConc),
-		core.WithMaxPendingVerifications(c.maxPending),
+		core.WithConcurrency(c.maxConc, c.maxPending),
 		core.WithRequiredFields(c.required...),
 		core.WithQueryToken(c.queryToken),
 		core.WithLogger(log),
@@ -87,28 +86,20 @@ func verified(r *http.Request) (core.Profile, core.TokenInfo, bool) {
 	return p, info, true
 }
 
-// presentedToken returns the token r carries, read from the same sources
-// and with the same rules as the middleware (core's token extraction with
-// the verifier's custom header and cookie, the query parameter only when
-// enabled).
-func presentedToken(v *core.Verifier, r *http.Request, queryToken bool) (string, error) {
-	req := v.RequestFromHTTP(r)
-	if !queryToken {
-		req.Query = nil
-	}
-	return core.ExtractToken(req.TokenSources)
-}
+// presentedToken returns the token of r as protect's middleware extracted
+// and verified it (from whichever source carried it).
+func presentedToken(r *http.Request) (string, bool) { return stdlwa.Token(r) }
 
 // rejectionStatus is the status e is answered with (500 for a hand-made
 // error outside 400–599).
-func rejectionStatus(e *core.Error) int { return core.RejectionStatus(e) }
+func rejectionStatus(e *core.Error) int { return e.StatusCode() }
 
 // rejectionBody is e's JSON body, as every adapter writes it.
 func rejectionBody(e *core.Error) []byte { return e.Body() }
 
 // setAuthHeaders calls set with e's headers that do not describe its
 // body: Cache-Control, WWW-Authenticate, Retry-After.
-func setAuthHeaders(e *core.Error, set func(k, v string)) { e.SetAuthHeaders(set) }
+func setAuthHeaders(e *core.Error, set func(k, v string)) { e.SetHeaders(set) }
 
 // writeError writes err with the error table's status, headers and body.
 func writeError(w http.ResponseWriter, err error) { core.WriteError(w, err) }

@@ -180,6 +180,10 @@ func plainValue(s string) bool {
 // to the client whatever the real status is.
 func setNginxRejection(w http.ResponseWriter, e *core.Error) {
 	h := w.Header()
+	// The middleware set the rejection's own WWW-Authenticate and
+	// Retry-After before this handler ran: they travel in X-Lwa-* instead.
+	h.Del("WWW-Authenticate")
+	h.Del("Retry-After")
 	h.Set(headerStatus, strconv.Itoa(rejectionStatus(e)))
 	h.Set(headerBody, asciiJSON(rejectionBody(e)))
 	setAuthHeaders(e, func(k, v string) {

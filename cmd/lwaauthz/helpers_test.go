@@ -160,7 +160,7 @@ var ada = core.Profile{UserID: "amzn1.account.ADA", Email: "ada@example.com", Na
 func checkRejection(t testing.TB, r response, want expectation, srv *lwatest.Server) {
 	t.Helper()
 	require.Equal(t, want.status, r.status, "body: %s", r.body)
-	assert.Equal(t, []string{core.ContentTypeJSON}, r.header.Values("Content-Type"))
+	assert.Equal(t, []string{"application/json"}, r.header.Values("Content-Type"))
 	assert.Equal(t, []string{"no-store"}, r.header.Values("Cache-Control"))
 	var body struct {
 		Error       string `json:"error"`
@@ -216,7 +216,7 @@ func decodeNginx(t testing.TB, r response) response {
 	assert.Empty(t, r.header.Values("WWW-Authenticate"), "nginx would copy it to the client whatever the status")
 	status, err := strconv.Atoi(r.header.Get(headerStatus))
 	require.NoError(t, err, "X-Lwa-Status: %q", r.header.Get(headerStatus))
-	h := http.Header{"Content-Type": {core.ContentTypeJSON}, "Cache-Control": r.header.Values("Cache-Control")}
+	h := http.Header{"Content-Type": {"application/json"}, "Cache-Control": r.header.Values("Cache-Control")}
 	if v := r.header.Values(headerWWWAuthenticate); len(v) > 0 {
 		h["Www-Authenticate"] = v
 	}

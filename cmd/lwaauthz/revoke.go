@@ -61,9 +61,9 @@ func (rv *revocations) revokeToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, internalError("lwaauthz: a request without a verified profile"))
 		return
 	}
-	tok, err := presentedToken(rv.v, r, rv.queryToken)
-	if err != nil {
-		writeError(w, err)
+	tok, ok := presentedToken(r)
+	if !ok {
+		writeError(w, internalError("lwaauthz: a verified request without its token"))
 		return
 	}
 	rv.done(w, r, rv.v.Revoke(r.Context(), tok))
