@@ -232,8 +232,10 @@ func (cs *caches) forget(key cacheKey) {
 }
 
 // forgetUser drops the entries of the customer uk whose tokens were issued
-// at or before cutoff (RevokeUser): it touches that customer's entries only.
-func (cs *caches) forgetUser(uk userKey, cutoff int64) {
+// at or before cutoff (RevokeUser), and returns them: it touches that
+// customer's entries only.
+func (cs *caches) forgetUser(uk userKey, cutoff int64) []*entry {
+	var dropped []*entry
 	for _, e := range cs.users.entries(uk) {
 		if issuedBy(e, cutoff) {
 			if cs.ok != nil {
@@ -241,8 +243,10 @@ func (cs *caches) forgetUser(uk userKey, cutoff int64) {
 			}
 			cs.hot.drop(e.key, e)
 			cs.users.remove(e)
+			dropped = append(dropped, e)
 		}
 	}
+	return dropped
 }
 
 // clear drops every entry (a shared tier's subscription was lost).

@@ -29,18 +29,19 @@ type flight struct {
 	// it, and is stored only when known.
 	gen   int64
 	known bool
-	done     chan struct{} // closed when e or err is set
-	e        *entry
-	err      *Error
+	done  chan struct{} // closed when e or err is set
+	e     *entry
+	err   *Error
 
 	// Guarded by Verifier.mu.
-	callers   int         // callers waiting for done
-	started   bool        // holds a slot: no longer abandonable
-	abandoned bool        // every caller left before it got a slot
-	queued    bool        // waiting in Verifier.queue
-	counted   bool        // counts in Verifier.pending
-	timer     *time.Timer // ends a queued flight that got no slot in time
-	finished  bool
+	callers    int         // callers waiting for done
+	started    bool        // holds a slot: no longer abandonable
+	abandoned  bool        // every caller left before it got a slot
+	queued     bool        // waiting in Verifier.queue
+	prev, next *flight     // neighbours in Verifier.queue
+	counted    bool        // counts in Verifier.pending
+	timer      *time.Timer // ends a queued flight that got no slot in time
+	finished   bool
 
 	refresh bool // a background refresh ahead of expiry: skips the local tier
 
@@ -134,13 +135,14 @@ func (v *Verifier) dropLocked(f *flight) {
 	}
 }
 
-// unqueueLocked takes f out of the queue (lazily: the queue skips it) and
-// stops its timer; v.mu is held. It reports whether f was queued.
+// unqueueLocked takes f out of the queue and stops its timer; v.mu is
+// held. It reports whether f was queued.
 func (v *Verifier) unqueueLocked(f *flight) bool {
 	if !f.queued {
 		return false
 	}
 	f.queued = false
+	v.queue.remove(f)
 	if f.timer != nil {
 		f.timer.Stop()
 	}
@@ -194,7 +196,7 @@ func (v *Verifier) slotOrQueue(f *flight) bool {
 		return true
 	}
 	f.queued = true
-	v.queue = append(v.queue, f)
+	v.queue.push(f)
 	f.timer = time.AfterFunc(v.cfg.timeout, func() { v.expire(f) })
 	v.mu.Unlock()
 	v.observeWaiting(f, +1)
@@ -214,13 +216,7 @@ func (v *Verifier) startLocked(f *flight) {
 // flight, or frees it.
 func (v *Verifier) release() {
 	v.mu.Lock()
-	for len(v.queue) > 0 {
-		g := v.queue[0]
-		v.queue[0] = nil
-		v.queue = v.queue[1:]
-		if !g.queued {
-			continue // abandoned or expired meanwhile
-		}
+	if g := v.queue.head; g != nil {
 		v.unqueueLocked(g)
 		v.startLocked(g)
 		v.mu.Unlock()
@@ -228,7 +224,6 @@ func (v *Verifier) release() {
 		go v.ask2(g)
 		return
 	}
-	v.queue = nil // let the backing array go
 	v.running--
 	v.mu.Unlock()
 }
@@ -308,4 +303,33 @@ func (v *Verifier) observeStale(f *flight, e *entry) {
 	if v.obs != nil {
 		v.obs.StaleServed(f.ctx, observe.StaleEvent{Staleness: time.Duration(v.cache.now() - e.trustUntil)})
 	}
+}
+
+// flightQueue is the flights waiting for a slot, oldest first: a list
+// threaded through them, so that one whose callers all left (or whose wait
+// ran out) leaves it at once.
+type flightQueue struct{ head, tail *flight }
+
+func (q *flightQueue) push(f *flight) {
+	f.prev, f.next = q.tail, nil
+	if q.tail != nil {
+		q.tail.next = f
+	} else {
+		q.head = f
+	}
+	q.tail = f
+}
+
+func (q *flightQueue) remove(f *flight) {
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		q.head = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	} else {
+		q.tail = f.prev
+	}
+	f.prev, f.next = nil, nil
 }

@@ -244,7 +244,15 @@ func (v *Verifier) revokeUserLocal(uk userKey, cutoff int64) {
 	v.revMu.Lock()
 	defer v.revMu.Unlock()
 	v.revoked.addUser(uk, cutoff)
-	v.cache.forgetUser(uk, cutoff)
+	// The tokens it drops are remembered as revoked: a later use is
+	// answered at once, without Amazon (or stale-if-error) deciding.
+	for _, e := range v.cache.forgetUser(uk, cutoff) {
+		until := time.Now().Add(maxTokenLifetime)
+		if e.expires != 0 {
+			until = time.Unix(e.expires, 0)
+		}
+		v.revoked.addToken(e.key, until)
+	}
 }
 
 func (v *Verifier) observeRevocation(k observe.RevocationKind, lag time.Duration, received bool) {

@@ -32,7 +32,7 @@ type Verifier struct {
 	flights map[cacheKey]*flight // verifications under way, by token
 	pending int                  // flights without a slot yet
 	running int                  // flights holding a slot (WithConcurrency)
-	queue   []*flight            // flights waiting for a slot, in order; skipped when no longer queued
+	queue   flightQueue          // flights waiting for a slot, oldest first
 
 	// revMu orders revocations (write) against storing entries (read): a
 	// Forget, Revoke or RevokeUser either drops an entry or keeps it from
@@ -114,12 +114,11 @@ func (v *Verifier) Close() error {
 func (v *Verifier) endQueued() {
 	v.mu.Lock()
 	var queued []*flight
-	for _, f := range v.queue {
-		if f != nil && v.unqueueLocked(f) {
-			queued = append(queued, f)
-		}
+	for v.queue.head != nil {
+		f := v.queue.head
+		v.unqueueLocked(f)
+		queued = append(queued, f)
 	}
-	v.queue = nil
 	v.mu.Unlock()
 	for _, f := range queued {
 		v.observeWaiting(f, -1)
