@@ -154,7 +154,7 @@ func TestRefreshAheadLosesToRevoke(t *testing.T) {
 	requireVerified(t, v, tok, alice)
 
 	g.arm()
-	srv.Advance(85 * time.Second) // in the refresh window
+	srv.Advance(85 * time.Second)     // in the refresh window
 	requireVerified(t, v, tok, alice) // answered from memory; a refresh starts
 	g.wait(t, 1)
 	require.NoError(t, v.Revoke(context.Background(), tok))
