@@ -25,6 +25,7 @@ func WithLogger(l *slog.Logger) Option {
 // (managed services often disable CONFIG), it says so at Debug level only.
 func (c *Cache) checkEviction(ctx context.Context) {
 	c.evictionOnce.Do(func() {
+		defer c.evictionChecked.Store(true)
 		ctx, cancel := context.WithTimeout(ctx, 10*c.timeout)
 		defer cancel()
 		policy, perr := c.rdb.ConfigGet(ctx, "maxmemory-policy").Result()

@@ -20,3 +20,6 @@ var (
 	Slot     = slot
 	Sanitize = sanitize
 )
+
+// EvictionChecked reports whether c has read Redis's eviction settings.
+func EvictionChecked(c *Cache) bool { return c.evictionChecked.Load() }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,8 +43,9 @@ type Cache struct {
 	routing     routing
 	inFlight    chan struct{} // semaphore: one token per call waiting for Redis
 
-	log          *slog.Logger
-	evictionOnce sync.Once
+	log             *slog.Logger
+	evictionOnce    sync.Once
+	evictionChecked atomic.Bool
 
 	healthInterval time.Duration // Subscribe: silence before a PING, then before a reconnect
 	testHookSilent func()        // called when Subscribe replaces a silent connection
