@@ -27,7 +27,7 @@ import (
 // gate is an Observer that holds every verification at its tokeninfo call
 // until released: entered receives once per held call.
 type gate struct {
-	core.NopObserver
+	observe.Nop
 	entered chan struct{}
 	mu      sync.Mutex
 	open    chan struct{}
@@ -333,7 +333,7 @@ func TestRefreshAheadRetriedAfterFailure(t *testing.T) {
 	require.Eventually(t, func() bool { return srv.CallCount(lwatest.EndpointTokenInfo) == 2 }, 5*time.Second, time.Millisecond)
 	require.Eventually(t, func() bool {
 		requireVerified(t, v, tok, alice) // from memory; tries again
-		return srv.CallCount(lwatest.EndpointProfile) >= 3
+		return srv.CallCount(lwatest.EndpointTokenInfo) >= 3 && srv.CallCount(lwatest.EndpointProfile) >= 3
 	}, 5*time.Second, 5*time.Millisecond, "a later use refreshed again")
 	calls := srv.CallCount(lwatest.EndpointTokenInfo)
 	srv.Advance(20 * time.Second) // past the first entry's end: the refreshed one serves

@@ -7,16 +7,6 @@ import (
 	"time"
 )
 
-// ContextKey is the key under which a verified request's credentials (its
-// profile, token details and token) are found: in the context.Context the
-// adapters hand to handlers, and in the string-keyed stores of frameworks
-// (gin.Context's Keys, Fiber's Locals), where an adapter stores the context
-// Authenticate returned. Frameworks whose context resolves string keys
-// through their store (Gin, Fiber v3) then answer FromContext themselves.
-// What is stored under it is opaque: read it with FromContext,
-// TokenInfoFromContext and TokenFromContext.
-const ContextKey = "github.com/go-lwa/lwa.credentials"
-
 // credentials is the context of a verified request: its parent, the
 // verified token's (shared, immutable) cache entry and the token itself.
 // One allocation on the cached path, as context.WithValue would be. It

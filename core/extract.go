@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// Where a request may carry its access token.
+// Where a request may carry its access token, and where a verified
+// request's credentials are kept.
 const (
 	// HeaderAuthorization carries "Bearer <token>".
 	HeaderAuthorization = "Authorization"
@@ -16,6 +17,16 @@ const (
 	QueryAccessToken = "access_token"
 	// MaxTokenLen is the longest access token Amazon documents, in bytes.
 	MaxTokenLen = 2048
+
+	// ContextKey is the key under which a verified request's credentials (its
+	// profile, token details and token) are found: in the context.Context the
+	// adapters hand to handlers, and in the string-keyed stores of frameworks
+	// (gin.Context's Keys, Fiber's Locals), where an adapter stores the context
+	// Authenticate returned. Frameworks whose context resolves string keys
+	// through their store (Gin, Fiber v3) then answer FromContext themselves.
+	// What is stored under it is opaque: read it with FromContext,
+	// TokenInfoFromContext and TokenFromContext.
+	ContextKey = "github.com/go-lwa/lwa.credentials"
 )
 
 // canonicalAmzAccessToken is HeaderAmzAccessToken as net/http keys it.

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 	"github.com/go-lwa/lwa/lwatest"
 )
 
@@ -192,7 +193,7 @@ func TestPanicsBecome502(t *testing.T) {
 
 // waitObserver counts the verifications waiting for a slot.
 type waitObserver struct {
-	core.NopObserver
+	observe.Nop
 	waiting atomic.Int64
 }
 

@@ -17,7 +17,7 @@ import (
 // is served stale, when a revocation is sent or received. Events never carry
 // a token nor a customer's user ID, email, name or postal code.
 //
-// Embed NopObserver to implement only some hooks and stay compatible when
+// Embed observe.Nop to implement only some hooks and stay compatible when
 // hooks are added.
 type Observer interface {
 	// Request is called once per middleware decision (Authenticate); a CORS
@@ -71,49 +71,4 @@ func WithObserver(o Observer) Option {
 	return func(c *config) { c.observer = o }
 }
 
-// NopObserver is an Observer that does nothing. Embed it in an Observer that
-// implements only some hooks.
-type NopObserver struct{}
-
-var _ Observer = NopObserver{}
-
-// Request does nothing.
-func (NopObserver) Request(context.Context, observe.RequestEvent) {}
-
-// CacheLookup does nothing.
-func (NopObserver) CacheLookup(context.Context, observe.CacheEvent) {}
-
-// VerificationWaiting does nothing.
-func (NopObserver) VerificationWaiting(context.Context, int) {}
-
-// VerificationStart returns ctx.
-func (NopObserver) VerificationStart(ctx context.Context) context.Context { return ctx }
-
-// VerificationEnd does nothing.
-func (NopObserver) VerificationEnd(context.Context, observe.VerificationEvent) {}
-
-// UpstreamStart returns ctx.
-func (NopObserver) UpstreamStart(ctx context.Context, _ observe.UpstreamCall) context.Context {
-	return ctx
-}
-
-// UpstreamEnd does nothing.
-func (NopObserver) UpstreamEnd(context.Context, observe.UpstreamEvent) {}
-
-// BreakerChange does nothing.
-func (NopObserver) BreakerChange(context.Context, observe.BreakerEvent) {}
-
-// StaleServed does nothing.
-func (NopObserver) StaleServed(context.Context, observe.StaleEvent) {}
-
-// Revocation does nothing.
-func (NopObserver) Revocation(context.Context, observe.RevocationEvent) {}
-
-// SharedCall does nothing.
-func (NopObserver) SharedCall(context.Context, observe.SharedCallEvent) {}
-
-// SharedForgery does nothing.
-func (NopObserver) SharedForgery(context.Context, observe.Forgery) {}
-
-// Attach returns a function that does nothing.
-func (NopObserver) Attach(func() observe.Stats) func() { return func() {} }
+var _ Observer = observe.Nop{}

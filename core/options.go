@@ -29,6 +29,9 @@ const (
 	// EnvSharedKeys holds the fleet's shared-tier keys when WithSharedKeys
 	// is not given: comma-separated standard base64, each at least 32 bytes.
 	EnvSharedKeys = "LWA_SHARED_KEYS"
+	// MinSharedKeyLen is the shortest fleet key WithSharedKeys (or
+	// LWA_SHARED_KEYS) accepts, in bytes.
+	MinSharedKeyLen = 32
 )
 
 // Profile fields that WithRequiredFields can demand.
@@ -91,9 +94,6 @@ type config struct {
 	sharedKeys    [][]byte
 	appIDs        []string
 }
-
-// MinSharedKeyLen is the shortest fleet key WithSharedKeys accepts, in bytes.
-const MinSharedKeyLen = 32
 
 // WithSharedKeys sets the fleet's secret keys for the shared tier
 // (WithSharedCache): every replica of the service is given the same keys,

@@ -33,7 +33,7 @@ import (
 
 // watch records what a verifier reports about its shared tier.
 type watch struct {
-	core.NopObserver
+	observe.Nop
 	mu        sync.Mutex
 	calls     []observe.SharedCallEvent
 	forgeries map[observe.Forgery]int

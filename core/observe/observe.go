@@ -8,7 +8,10 @@
 // token, nor a customer's user ID, email, name or postal code.
 package observe
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Outcome is how a request or a verification ended.
 type Outcome uint8
@@ -306,3 +309,47 @@ type Stats struct {
 	Breaker  BreakerState // the circuit breaker's state
 	Shared   SharedState  // the shared tier's state
 }
+
+// Nop implements every hook of core.Observer by doing nothing. Embed it in
+// an Observer that implements only some hooks: it stays a core.Observer
+// when hooks are added.
+type Nop struct{}
+
+// Request does nothing.
+func (Nop) Request(context.Context, RequestEvent) {}
+
+// CacheLookup does nothing.
+func (Nop) CacheLookup(context.Context, CacheEvent) {}
+
+// VerificationWaiting does nothing.
+func (Nop) VerificationWaiting(context.Context, int) {}
+
+// VerificationStart returns ctx.
+func (Nop) VerificationStart(ctx context.Context) context.Context { return ctx }
+
+// VerificationEnd does nothing.
+func (Nop) VerificationEnd(context.Context, VerificationEvent) {}
+
+// UpstreamStart returns ctx.
+func (Nop) UpstreamStart(ctx context.Context, _ UpstreamCall) context.Context { return ctx }
+
+// UpstreamEnd does nothing.
+func (Nop) UpstreamEnd(context.Context, UpstreamEvent) {}
+
+// BreakerChange does nothing.
+func (Nop) BreakerChange(context.Context, BreakerEvent) {}
+
+// StaleServed does nothing.
+func (Nop) StaleServed(context.Context, StaleEvent) {}
+
+// Revocation does nothing.
+func (Nop) Revocation(context.Context, RevocationEvent) {}
+
+// SharedCall does nothing.
+func (Nop) SharedCall(context.Context, SharedCallEvent) {}
+
+// SharedForgery does nothing.
+func (Nop) SharedForgery(context.Context, Forgery) {}
+
+// Attach returns a function that does nothing.
+func (Nop) Attach(func() Stats) func() { return func() {} }
