@@ -51,23 +51,3 @@ func ExampleVerifier_Verify() {
 	// 98052
 	// 404 not_found true
 }
-
-func ExampleExtractToken() {
-	token, err := core.ExtractToken(core.TokenSources{
-		Authorization: []string{"bearer  Atza%7CIwEBIExample"},
-	})
-	fmt.Println(token, err)
-
-	_, err = core.ExtractToken(core.TokenSources{
-		Authorization:  []string{"Bearer Atza|one"},
-		AmzAccessToken: []string{"Atza|two"},
-	})
-	fmt.Println(errors.Is(err, core.ErrMalformedToken), core.AsError(err).Code)
-
-	_, err = core.ExtractToken(core.TokenSources{})
-	fmt.Println(errors.Is(err, core.ErrMissingToken))
-	// Output:
-	// Atza|IwEBIExample <nil>
-	// true invalid_request
-	// true
-}
