@@ -3,12 +3,15 @@ package benchmarks
 import (
 	"context"
 	"crypto/sha256"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
+	"github.com/go-lwa/lwa/internal/kit"
 	"github.com/go-lwa/lwa/internal/redistest"
 	"github.com/go-lwa/lwa/otellwa"
 	"github.com/go-lwa/lwa/redislwa"
@@ -111,24 +114,60 @@ func BenchmarkTokenSHA256(b *testing.B) {
 
 // BenchmarkSharedTierHit is a local miss answered by the shared tier on a
 // loopback redis-server (the local tier keeps nothing): the cost a replica
-// pays for a token another replica verified.
+// pays for a token another replica verified. "settled" is a replica
+// subscribed for longer than a token lives, which has heard every customer
+// revocation that can still matter: one round trip (entry, revocation record
+// and forget tombstone together). "newcomer" is a replica that may have
+// missed one, and also reads the customer's revocation record.
 //
 //	go test -run '^$' -bench SharedTierHit ./internal/benchmarks/
 func BenchmarkSharedTierHit(b *testing.B) {
-	f := newFixture(b, shared(b, time.Nanosecond)...)
-	tok := f.issue(1)[0]
-	f.mustVerify(b, tok)
-	calls := f.srv.CallCount(0)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := f.v.Verify(ctx, tok); err != nil {
-			b.Fatal(err)
+	for _, settled := range []bool{true, false} {
+		name := "newcomer"
+		if settled {
+			name = "settled"
 		}
-	}
-	b.StopTimer()
-	if f.srv.CallCount(0) != calls {
-		b.Fatal("a shared-tier hit asked Amazon")
+		b.Run(name, func(b *testing.B) {
+			var ahead atomic.Int64
+			sub := &subscribed{}
+			rs := redistest.Start(b)
+			f := newFixture(b, core.WithSharedCache(redislwa.New(rs.Client(b), redislwa.WithTimeout(time.Second))),
+				core.WithLocalCacheTTL(time.Nanosecond), core.WithSharedKeys([]byte("lwa benchmarks: a fleet key of 32+ bytes")),
+				core.WithObserver(sub), kit.WithClock(func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }))
+			if settled {
+				rdb := rs.Client(b)
+				for sub.n.Load() == 0 { // a message reaches a subscribed replica only
+					if err := rdb.Publish(context.Background(), redislwa.DefaultChannel, "hello").Err(); err != nil {
+						b.Fatal(err)
+					}
+					time.Sleep(time.Millisecond)
+				}
+				ahead.Store(int64(62 * time.Minute))
+			}
+			tok := f.issue(1)[0]
+			f.mustVerify(b, tok)
+			calls := f.srv.CallCount(0)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := f.v.Verify(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if f.srv.CallCount(0) != calls {
+				b.Fatal("a shared-tier hit asked Amazon")
+			}
+		})
 	}
 }
+
+// subscribed counts the messages a replica could not read: the first one
+// proves its subscription is up.
+type subscribed struct {
+	observe.Nop
+	n atomic.Int64
+}
+
+func (s *subscribed) SharedForgery(context.Context, observe.Forgery) { s.n.Add(1) }
