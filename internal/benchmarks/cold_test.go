@@ -6,13 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/internal/redistest"
 	"github.com/go-lwa/lwa/lwatest"
+	"github.com/go-lwa/lwa/redislwa"
+	"github.com/redis/go-redis/v9"
 )
 
 // coldDelay is the latency lwatest adds to every tokeninfo and every profile
@@ -146,3 +151,52 @@ func getJSON(ctx context.Context, client *http.Client, u, authorization string, 
 	_, _ = io.Copy(io.Discard, resp.Body) // keep the connection reusable
 	return err
 }
+
+// BenchmarkRedisDown verifies a new token in every iteration (no upstream
+// delay) with no shared cache, with a shared cache whose Redis is stopped,
+// and with one whose Redis hangs (SIGSTOP): after the first failed call the
+// shared tier is skipped until a probe in the background finds Redis back,
+// so a new token costs the same with Redis down as without a shared cache
+// (the first verification after the failure pays at most one call's
+// timeout, 50 ms by default).
+//
+//	go test -run '^$' -bench RedisDown ./internal/benchmarks/
+func BenchmarkRedisDown(b *testing.B) {
+	for _, mode := range []string{"no shared cache", "redis stopped", "redis hanging"} {
+		b.Run(strings.ReplaceAll(mode, " ", "-"), func(b *testing.B) {
+			var opts []core.Option
+			var rs *redistest.Server
+			if mode != "no shared cache" {
+				rs = redistest.Start(b)
+				opts = append(opts, core.WithSharedCache(redislwa.New(rs.Client(b))), core.WithLogger(slog.New(slog.DiscardHandler)),
+					core.WithSharedKeys([]byte("lwa benchmarks: a fleet key of 32+ bytes")))
+			}
+			f := newFixture(b, opts...)
+			f.mustVerify(b, f.issue(1)[0])
+			switch mode {
+			case "redis stopped":
+				rs.Stop()
+			case "redis hanging":
+				rs.Freeze()
+				b.Cleanup(rs.Thaw)
+			}
+			toks := f.issue(b.N + 1)
+			ctx := context.Background()
+			f.mustVerify(b, toks[b.N]) // the first after the failure: one call's timeout at most
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := f.v.Verify(ctx, toks[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// quietRedis keeps go-redis's own dial errors out of the benchmarks' output.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietRedis{}) }
