@@ -336,3 +336,33 @@ func TestOverloadedRow(t *testing.T) {
 }
 
 var errorsIs = errors.Is
+
+// TestCredentialsContextRedacts: the context Authenticate returns holds
+// the token (for Token and Revoke); no formatting verb, slog, nor a
+// framework store printed with %v (a map holding it) shows it, nor does a
+// context derived from it.
+func TestCredentialsContextRedacts(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, srv)
+	tok := srv.Issue(clientID, alice)
+	ctx, ok, err := v.Authenticate(context.Background(), headerRequest(tok), core.Policy{})
+	require.NoError(t, err)
+	require.True(t, ok)
+	child, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type key struct{}
+	child = context.WithValue(child, key{}, "x")
+	store := map[string]any{core.ContextKey: ctx}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "ctx", ctx, "child", child, "store", store)
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("x", "ctx", ctx, "child", child)
+	out := logs.String()
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X"} {
+		out += fmt.Sprintf(verb, ctx) + fmt.Sprintf(verb, child) + fmt.Sprintf(verb, store)
+	}
+	if piece, found := leaks(out, tok, alice.Email, alice.Name, alice.PostalCode); found {
+		t.Fatalf("a formatted credentials context shows %q:\n%s", piece, out)
+	}
+	got, _ := core.TokenFromContext(child)
+	assert.Equal(t, tok, got, "the token is still there for Revoke")
+}
