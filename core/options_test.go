@@ -1,6 +1,9 @@
 package core_test
 
 import (
+	"context"
+	"encoding/base64"
+	"strings"
 	"testing"
 	"time"
 
@@ -235,4 +238,54 @@ func TestRequiredFields(t *testing.T) {
 
 	email := newVerifier(t, srv, core.WithRequiredFields(core.FieldEmail))
 	requireVerified(t, email, srv.Issue(clientID, alice, lwatest.WithScopes("profile")), core.Profile{UserID: alice.UserID, Email: alice.Email, Name: alice.Name})
+}
+
+// nullShared is a SharedCache that holds nothing, for configuration tests.
+type nullShared struct{}
+
+func (nullShared) Get(_ context.Context, keys ...string) ([][]byte, error) {
+	return make([][]byte, len(keys)), nil
+}
+func (nullShared) Set(context.Context, string, []byte, time.Duration) error { return nil }
+func (nullShared) SetNX(context.Context, string, []byte, time.Duration) (bool, error) {
+	return true, nil
+}
+func (nullShared) Delete(context.Context, ...string) error      { return nil }
+func (nullShared) Publish(context.Context, []byte) error        { return nil }
+func (nullShared) Subscribe(func([]byte), func()) (stop func()) { return func() {} }
+
+// TestMissingFleetKey: a shared cache needs the fleet's key, from
+// WithSharedKeys or LWA_SHARED_KEYS; keys shorter than 32 bytes and keys
+// that are not base64 are refused, and the error never shows a key.
+func TestMissingFleetKey(t *testing.T) {
+	t.Setenv(core.EnvSharedKeys, "")
+	base := []core.Option{core.WithClientID(clientID), core.WithSharedCache(nullShared{})}
+	_, err := core.NewVerifier(base...)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), core.EnvSharedKeys)
+
+	_, err = core.NewVerifier(append(base, core.WithSharedKeys([]byte("short")))...)
+	require.ErrorContains(t, err, "at least 32")
+
+	good := strings.Repeat("k", 32)
+	v, err := core.NewVerifier(append(base, core.WithSharedKeys([]byte(good)))...)
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
+
+	t.Setenv(core.EnvSharedKeys, base64.StdEncoding.EncodeToString([]byte(good))+", "+base64.StdEncoding.EncodeToString([]byte(strings.Repeat("n", 40))))
+	v, err = core.NewVerifier(base...)
+	require.NoError(t, err, "keys from the environment")
+	require.NoError(t, v.Close())
+
+	secret := "not-base64!" + strings.Repeat("s", 40)
+	t.Setenv(core.EnvSharedKeys, secret)
+	_, err = core.NewVerifier(base...)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "sss", "the error names the key by position, never by value")
+
+	// Without a shared cache, no key is needed.
+	t.Setenv(core.EnvSharedKeys, "")
+	v, err = core.NewVerifier(core.WithClientID(clientID))
+	require.NoError(t, err)
+	require.NoError(t, v.Close())
 }
