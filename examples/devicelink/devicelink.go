@@ -331,7 +331,11 @@ func (c *Client) TokenSource(ctx context.Context, tok *oauth2.Token) oauth2.Toke
 // CallAPI sends GET apiURL with "Authorization: Bearer <accessToken>" and
 // returns the body of a 200 answer. Any other answer is an *Error with the
 // API's error code (this module's middleware answers LWA's error table).
+// A nil hc is a client with a 30-second timeout.
 func CallAPI(ctx context.Context, hc *http.Client, apiURL, accessToken string) ([]byte, error) {
+	if hc == nil {
+		hc = (&Client{}).httpClient()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, apiURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("devicelink: %w", err)
