@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -197,40 +196,14 @@ func normalizeUserCode(code string) string {
 
 // codePair answers POST /auth/o2/create/codepair.
 func (s *Server) codePair(w http.ResponseWriter, r *http.Request, rid string, call *Call) {
-	h := w.Header()
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	if r.Method != http.MethodPost {
-		h.Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "The request method "+r.Method+" is not allowed; use POST.", rid)
-		return
-	}
-	answer, terr := s.newCodePair(w, r, call)
-	if terr != nil {
-		if terr.code == "invalid_client" && r.Header.Get("Authorization") != "" {
-			h.Set("WWW-Authenticate", `Basic realm="lwatest"`)
-		}
-		writeError(w, terr.status, terr.code, terr.desc, rid)
-		return
-	}
-	writeJSON(w, http.StatusOK, "application/json", answer)
+	serveForm(w, r, rid, func() (*codePairJSON, *tokenError) { return s.newCodePair(w, r, call) })
 }
 
 // newCodePair reads and checks a code-pair request and creates the pair.
 func (s *Server) newCodePair(w http.ResponseWriter, r *http.Request, call *Call) (*codePairJSON, *tokenError) {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" {
-		return nil, badRequest("invalid_request", "The request body must be application/x-www-form-urlencoded.")
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		return nil, badRequest("invalid_request", "The request body could not be read.")
-	}
-	form := r.PostForm
-	for k, v := range form {
-		if len(v) > 1 {
-			return nil, badRequest("invalid_request", "The parameter "+k+" was given more than once.")
-		}
+	form, terr := readForm(w, r)
+	if terr != nil {
+		return nil, terr
 	}
 	clientID, secret, how, terr := clientCredentials(r, form)
 	s.mu.Lock()

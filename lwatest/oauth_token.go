@@ -55,6 +55,13 @@ func badRequest(code, desc string) *tokenError {
 
 // token answers POST /auth/o2/token.
 func (s *Server) token(w http.ResponseWriter, r *http.Request, rid string, call *Call) {
+	serveForm(w, r, rid, func() (any, *tokenError) { return s.exchange(w, r, call) })
+}
+
+// serveForm answers a POST of an OAuth form (the token and code-pair
+// endpoints): no caching, POST only, the answer of run as JSON or its
+// error in Amazon's shape.
+func serveForm[T any](w http.ResponseWriter, r *http.Request, rid string, run func() (T, *tokenError)) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
@@ -63,7 +70,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, rid string, call 
 		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "The request method "+r.Method+" is not allowed; use POST.", rid)
 		return
 	}
-	answer, terr := s.exchange(w, r, call)
+	answer, terr := run()
 	if terr != nil {
 		if terr.code == "invalid_client" && r.Header.Get("Authorization") != "" {
 			h.Set("WWW-Authenticate", `Basic realm="lwatest"`)
@@ -74,8 +81,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, rid string, call 
 	writeJSON(w, http.StatusOK, "application/json", answer)
 }
 
-// exchange reads and checks a token request and runs its grant.
-func (s *Server) exchange(w http.ResponseWriter, r *http.Request, call *Call) (*tokenJSON, *tokenError) {
+// readForm reads an OAuth form body: application/x-www-form-urlencoded,
+// bounded, each parameter at most once.
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *tokenError) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "application/x-www-form-urlencoded" {
 		return nil, badRequest("invalid_request", "The request body must be application/x-www-form-urlencoded.")
@@ -84,13 +92,20 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, call *Call) (*
 	if err := r.ParseForm(); err != nil {
 		return nil, badRequest("invalid_request", "The request body could not be read.")
 	}
-	form := r.PostForm
-	for k, v := range form {
+	for k, v := range r.PostForm {
 		if len(v) > 1 {
 			return nil, badRequest("invalid_request", "The parameter "+k+" was given more than once.")
 		}
 	}
+	return r.PostForm, nil
+}
 
+// exchange reads and checks a token request and runs its grant.
+func (s *Server) exchange(w http.ResponseWriter, r *http.Request, call *Call) (*tokenJSON, *tokenError) {
+	form, terr := readForm(w, r)
+	if terr != nil {
+		return nil, terr
+	}
 	clientID, secret, how, terr := clientCredentials(r, form)
 	s.mu.Lock()
 	call.GrantType, call.ClientAuth = form.Get("grant_type"), how

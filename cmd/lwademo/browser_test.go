@@ -3,13 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"image/png"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,22 +19,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/internal/chrometest"
 	"github.com/go-lwa/lwa/lwatest"
 )
-
-// findChrome returns the browser to drive: $LWA_CHROME, or chromium,
-// chromium-browser, google-chrome on PATH.
-func findChrome() (string, error) {
-	if p := os.Getenv("LWA_CHROME"); p != "" {
-		return exec.LookPath(p)
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("not found")
-}
 
 // startSiteForTest serves the demo as run does (same verifier options, same
 // handlers), keeping the *site so the test can see the preflights it
@@ -78,29 +63,10 @@ func startSiteWithClock(t testing.TB, now func() time.Time) *site {
 // from a second origin (CORS preflight), a broken token's error code, sign
 // out. With LWA_UPDATE_SCREENSHOT=1 it also refreshes docs/demo.png.
 func TestBrowserSignIn(t *testing.T) {
-	chrome, err := findChrome()
-	if err != nil {
-		t.Fatal("no Chromium found: install it (apt-get install chromium); .ci/run does this. " +
-			"Or point LWA_CHROME at a Chrome or Chromium binary.")
-	}
 	s := startSiteForTest(t)
 	require.NotEmpty(t, s.web)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(900, 640),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	bctx := chrometest.Start(t, 60*time.Second, 900, 640)
 
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

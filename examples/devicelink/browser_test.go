@@ -2,9 +2,6 @@ package devicelink_test
 
 import (
 	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -15,22 +12,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/go-lwa/lwa/examples/devicelink"
+	"github.com/go-lwa/lwa/internal/chrometest"
 	"github.com/go-lwa/lwa/lwatest"
 )
-
-// findChrome returns the browser to drive: $LWA_CHROME, or chromium,
-// chromium-browser, google-chrome on PATH (as cmd/lwademo's browser test).
-func findChrome() (string, error) {
-	if p := os.Getenv("LWA_CHROME"); p != "" {
-		return exec.LookPath(p)
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("not found")
-}
 
 // linkResult is what the TV's Link returned.
 type linkResult struct {
@@ -76,11 +60,6 @@ func waitTV(ctx context.Context, t *testing.T, done <-chan linkResult) linkResul
 // code, types it again, allows the TV; the TV gets its token and calls the
 // API. Then a second TV's code is denied.
 func TestBrowserCodeEntry(t *testing.T) {
-	chrome, err := findChrome()
-	if err != nil {
-		t.Fatal("no Chromium found: install it (apt-get install chromium); .ci/run does this. " +
-			"Or point LWA_CHROME at a Chrome or Chromium binary.")
-	}
 	srv := lwatest.Start(t)
 	srv.RegisterApp(lwatest.App{ClientID: tvID, Device: true, Name: "Living-room TV"})
 	srv.SetCustomer(ada)
@@ -89,21 +68,8 @@ func TestBrowserCodeEntry(t *testing.T) {
 	t.Cleanup(stop)
 	tv := &devicelink.Client{ClientID: tvID, Region: srv.Region(), HTTPClient: srv.Client()}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox, // root in CI containers
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(700, 700),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	bctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	bctx := chrometest.Start(t, 90*time.Second, 700, 700)
+	ctx := bctx // the TV runs as long as the browser
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		require.NoError(t, chromedp.Do(bctx, actions...), name)
