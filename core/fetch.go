@@ -237,8 +237,10 @@ func (v *Verifier) staleOr(f *flight, err *Error) (*entry, *Error) {
 	if !ok || v.revokedNow(f, e) != nil {
 		return nil, err
 	}
-	v.log.LogAttrs(f.ctx, slog.LevelDebug, "lwa: serving a stale verification while Amazon fails",
-		slog.Int("status", err.Status))
+	if !f.refresh {
+		v.log.LogAttrs(f.ctx, slog.LevelDebug, "lwa: serving a stale verification while Amazon fails",
+			slog.Int("status", err.Status))
+	}
 	v.observeStale(f, e)
 	return e, nil
 }

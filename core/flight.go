@@ -298,10 +298,14 @@ func (v *Verifier) refreshAhead(ctx context.Context, token string, key cacheKey,
 	}()
 }
 
-// observeStale reports an answer served past its trust.
+// observeStale reports an answer served past its trust (not a refresh that
+// failed while its entry was still trusted: nothing was stale then).
 func (v *Verifier) observeStale(f *flight, e *entry) {
-	if v.obs != nil {
-		v.obs.StaleServed(f.ctx, observe.StaleEvent{Staleness: time.Duration(v.cache.now() - e.trustUntil)})
+	if v.obs == nil {
+		return
+	}
+	if past := v.cache.now() - e.trustUntil; past >= 0 {
+		v.obs.StaleServed(f.ctx, observe.StaleEvent{Staleness: time.Duration(past)})
 	}
 }
 
