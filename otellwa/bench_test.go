@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -87,5 +88,41 @@ func BenchmarkSHA256Token(b *testing.B) {
 	b.SetBytes(int64(len(tok)))
 	for b.Loop() {
 		sink = sha256.Sum256(tok)
+	}
+}
+
+// BenchmarkObserverOpsHooks is what the operators' hooks cost on a real SDK
+// MeterProvider: each must report 0 allocs/op. They run off the cached
+// path, but a stale answer or a shared-cache call can come once per request
+// during an incident.
+func BenchmarkObserverOpsHooks(b *testing.B) {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	o, err := otellwa.New(otellwa.WithMeterProvider(mp))
+	require.NoError(b, err)
+	var obs core.Observer = o
+	ctx := context.Background()
+	for _, h := range []struct {
+		name string
+		call func()
+	}{
+		{"BreakerChange", func() {
+			obs.BreakerChange(ctx, observe.BreakerEvent{From: observe.BreakerOpen, To: observe.BreakerHalfOpen})
+		}},
+		{"StaleServed", func() { obs.StaleServed(ctx, observe.StaleEvent{Staleness: 42 * time.Second}) }},
+		{"RevocationReceived", func() {
+			obs.Revocation(ctx, observe.RevocationEvent{Kind: observe.RevokeToken, Received: true, Lag: 2 * time.Millisecond})
+		}},
+		{"SharedCall", func() {
+			obs.SharedCall(ctx, observe.SharedCallEvent{Op: observe.SharedGet, Outcome: observe.SharedOK, Duration: 300 * time.Microsecond})
+		}},
+		{"SharedForgery", func() { obs.SharedForgery(ctx, observe.ForgedValue) }},
+	} {
+		b.Run(h.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				h.call()
+			}
+		})
 	}
 }
