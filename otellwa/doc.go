@@ -84,7 +84,9 @@
 //   - lwa.breaker.transitions: lwa.breaker.state = the state entered.
 //   - lwa.stale.served, lwa.stale.age (core.WithStaleIfError): no
 //     attributes; the age is how far past the end of its cache TTL the
-//     entry was when served.
+//     entry was when served. An event with a negative staleness (a
+//     refresh ahead of expiry that failed while its entry was still
+//     trusted: nothing served stale) is not counted.
 //   - lwa.revocations: lwa.revocation.kind = forget | token | user;
 //     lwa.revocation.direction = sent (by this process) | received (from
 //     another replica, through the shared cache).

@@ -135,10 +135,16 @@ func (o *Observer) BreakerChange(_ context.Context, ev observe.BreakerEvent) {
 }
 
 // StaleServed counts an answer served stale in lwa.stale.served and records
-// how far past its TTL it was in lwa.stale.age. It does not allocate.
+// how far past its TTL it was in lwa.stale.age. An event with a negative
+// staleness is not counted: its entry was still trusted, so nothing was
+// served stale (core reports a refresh ahead of expiry that failed that
+// way). It does not allocate.
 func (o *Observer) StaleServed(ctx context.Context, ev observe.StaleEvent) {
+	if ev.Staleness < 0 {
+		return
+	}
 	o.opsCounts.stale.Add(1)
-	o.ops.staleAge.Record(ctx, nonNegativeSeconds(ev.Staleness))
+	o.ops.staleAge.Record(ctx, ev.Staleness.Seconds())
 }
 
 // Revocation counts a revocation sent or received in lwa.revocations and,

@@ -1,7 +1,9 @@
 package otellwa_test
 
 import (
+	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,8 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 	"github.com/go-lwa/lwa/internal/redistest"
 	"github.com/go-lwa/lwa/lwatest"
+	"github.com/go-lwa/lwa/otellwa"
 	"github.com/go-lwa/lwa/redislwa"
 )
 
@@ -81,6 +85,45 @@ func TestIntegrationStale(t *testing.T) {
 	assert.InDelta(t, 40, h.Sum, 0.5, "20 s past the TTL, twice")
 	assert.Equal(t, uint64(2), h.Counts[bucketOf(staleBounds, 20)])
 	requireNoSecret(t, f.outputStrings(t), tok, alice.Email, alice.Name, alice.PostalCode)
+}
+
+// staleSpy forwards to an otellwa Observer and counts the stale events core
+// sends, whatever their staleness.
+type staleSpy struct {
+	*otellwa.Observer
+	events, negative atomic.Int64
+}
+
+func (s *staleSpy) StaleServed(ctx context.Context, ev observe.StaleEvent) {
+	s.events.Add(1)
+	if ev.Staleness < 0 {
+		s.negative.Add(1)
+	}
+	s.Observer.StaleServed(ctx, ev)
+}
+
+// TestIntegrationFailedRefreshIsNotStale: a refresh ahead of expiry that
+// fails while the entry is still trusted serves nobody stale: the request
+// that triggered it was answered from the cache, within its TTL. It is not
+// counted in lwa.stale.served, whatever core reports for it.
+func TestIntegrationFailedRefreshIsNotStale(t *testing.T) {
+	f := newFixture(t)
+	spy := &staleSpy{Observer: f.obs}
+	srv := lwatest.Start(t)
+	v := srv.Verifier(t, core.WithObserver(spy), core.WithCacheTTL(time.Minute), core.WithStaleIfError(5*time.Minute), core.WithRefreshAhead(0.2))
+	tok := srv.Token(alice)
+	_, err := v.Verify(ctx, tok)
+	require.NoError(t, err)
+	srv.Fail(lwatest.EndpointTokenInfo, lwatest.Failure{Status: 503})
+	srv.Advance(50 * time.Second) // in the last 20 % of the TTL: a refresh starts, and fails
+	_, err = v.Verify(ctx, tok)
+	require.NoError(t, err, "served from the cache, within its TTL")
+	require.NoError(t, v.Close()) // waits for the refresh
+	require.Equal(t, 2, srv.CallCount(lwatest.EndpointTokenInfo), "the refresh asked Amazon")
+	t.Logf("core sent %d stale events, %d with a negative staleness", spy.events.Load(), spy.negative.Load())
+	m := f.collect(t)
+	assert.Equal(t, map[string]int64{"": 0}, sumOf(t, m["lwa.stale.served"], true))
+	assert.NotContains(t, m, "lwa.stale.age")
 }
 
 // fleetKey and otherKey are two fleets' keys: a replica with otherKey is

@@ -106,8 +106,9 @@ func TestBreakerInstruments(t *testing.T) {
 }
 
 // TestStaleInstruments: lwa.stale.served counts every stale answer (0 from
-// the start) and lwa.stale.age records how far past the TTL, in seconds
-// (a negative staleness as 0).
+// the start) and lwa.stale.age records how far past the TTL, in seconds; an
+// event with a negative staleness (its entry was still trusted: nothing was
+// served stale) is not counted.
 func TestStaleInstruments(t *testing.T) {
 	f := newFixture(t)
 	m := f.collect(t)
@@ -117,6 +118,7 @@ func TestStaleInstruments(t *testing.T) {
 	for _, d := range []time.Duration{500 * time.Millisecond, 20 * time.Second, 20 * time.Second, 10 * time.Minute, -time.Second} {
 		f.obs.StaleServed(ctx, observe.StaleEvent{Staleness: d})
 	}
+	f.obs.StaleServed(ctx, observe.StaleEvent{Staleness: 0})
 	m = f.collect(t)
 	assert.Equal(t, map[string]int64{"": 5}, sumOf(t, m["lwa.stale.served"], true))
 	h := histsOf(t, m["lwa.stale.age"], staleBounds)
@@ -124,7 +126,7 @@ func TestStaleInstruments(t *testing.T) {
 	assert.Equal(t, uint64(5), h[""].Count)
 	assert.InDelta(t, 0.5+20+20+600+0, h[""].Sum, 1e-9)
 	want := make([]uint64, len(staleBounds)+1)
-	want[0] = 2 // 0.5 s and the negative one, as 0
+	want[0] = 2 // 0.5 s and 0 s
 	want[bucketOf(staleBounds, 20)] = 2
 	want[bucketOf(staleBounds, 600)] = 1
 	assert.Equal(t, want, h[""].Counts)
