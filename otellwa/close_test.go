@@ -9,10 +9,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 	"github.com/go-lwa/lwa/lwatest"
 	"github.com/go-lwa/lwa/otellwa"
 )
@@ -212,4 +215,19 @@ func TestCloseReportsFlushError(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, obs.Close(), errExport)
 	require.ErrorIs(t, obs.Close(), errExport, "the same error again")
+}
+
+// TestCloseGlobalProvider: with the global MeterProvider, set to an SDK
+// provider before New, Close flushes it too.
+func TestCloseGlobalProvider(t *testing.T) {
+	exp := &memExporter{}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp, sdkmetric.WithInterval(time.Hour))))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	otel.SetMeterProvider(mp)
+	t.Cleanup(func() { otel.SetMeterProvider(noop.NewMeterProvider()) })
+	obs, err := otellwa.New()
+	require.NoError(t, err)
+	obs.CacheLookup(ctx, observe.CacheEvent{Tier: observe.TierLocal, Result: observe.LookupHit})
+	require.NoError(t, obs.Close())
+	assert.Equal(t, int64(1), exp.last()["lwa.cache.lookups"]["lwa.cache.result=hit,lwa.cache.tier=local"])
 }

@@ -90,7 +90,8 @@ func (o *Observer) Attach(stats func() observe.Stats) (detach func()) {
 //
 //  1. it asks the MeterProvider for a final collection, when the provider
 //     has a ForceFlush method (the SDK's has: a periodic reader collects
-//     and exports at once), bounded by 5 s; every attached Verifier is in
+//     and exports at once; so has the global one when otel.SetMeterProvider
+//     was called before New), bounded by 5 s; every attached Verifier is in
 //     it with its current state, and every Verifier closed since the last
 //     collection with its last one;
 //  2. it unregisters the collection callback: the instruments read at
