@@ -1,4 +1,4 @@
-package deploy
+package deploytest
 
 import (
 	"encoding/json"
@@ -12,10 +12,10 @@ import (
 
 // The files under test, from this directory.
 const (
-	rulesFile     = "prometheus/lwa-alerts.yml"
-	rulesTestFile = "prometheus/lwa-alerts_test.yml"
-	dashboardFile = "grafana/lwa.json"
-	runbookFile   = "../docs/runbook.md"
+	rulesFile     = "../../deploy/prometheus/lwa-alerts.yml"
+	rulesTestFile = "../../deploy/prometheus/lwa-alerts_test.yml"
+	dashboardFile = "../../deploy/grafana/lwa.json"
+	runbookFile   = "../../docs/runbook.md"
 )
 
 // alertRule is one alert of the rules file.

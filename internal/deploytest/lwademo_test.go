@@ -1,4 +1,4 @@
-package deploy
+package deploytest
 
 import (
 	"bufio"
@@ -231,7 +231,7 @@ func buildDemo(t *testing.T) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	require.NoError(t, err, "the go command, to build cmd/lwademo")
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
 	bin := filepath.Join(t.TempDir(), "lwademo")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
