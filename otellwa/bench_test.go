@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/go-lwa/lwa/core"
 	"github.com/go-lwa/lwa/core/observe"
+	"github.com/go-lwa/lwa/lwatest"
 	"github.com/go-lwa/lwa/otellwa"
 )
 
@@ -88,4 +90,100 @@ func BenchmarkSHA256Token(b *testing.B) {
 	for b.Loop() {
 		sink = sha256.Sum256(tok)
 	}
+}
+
+// BenchmarkObserverOpsHooks is what the operators' hooks cost on a real SDK
+// MeterProvider: each must report 0 allocs/op. They run off the cached
+// path, but a stale answer or a shared-cache call can come once per request
+// during an incident.
+func BenchmarkObserverOpsHooks(b *testing.B) {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	o, err := otellwa.New(otellwa.WithMeterProvider(mp))
+	require.NoError(b, err)
+	var obs core.Observer = o
+	ctx := context.Background()
+	for _, h := range []struct {
+		name string
+		call func()
+	}{
+		{"BreakerChange", func() {
+			obs.BreakerChange(ctx, observe.BreakerEvent{From: observe.BreakerOpen, To: observe.BreakerHalfOpen})
+		}},
+		{"StaleServed", func() { obs.StaleServed(ctx, observe.StaleEvent{Staleness: 42 * time.Second}) }},
+		{"RevocationReceived", func() {
+			obs.Revocation(ctx, observe.RevocationEvent{Kind: observe.RevokeToken, Received: true, Lag: 2 * time.Millisecond})
+		}},
+		{"SharedCall", func() {
+			obs.SharedCall(ctx, observe.SharedCallEvent{Op: observe.SharedGet, Outcome: observe.SharedOK, Duration: 300 * time.Microsecond})
+		}},
+		{"SharedForgery", func() { obs.SharedForgery(ctx, observe.ForgedValue) }},
+	} {
+		b.Run(h.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				h.call()
+			}
+		})
+	}
+}
+
+// BenchmarkCachedVerifyInterleaved measures a cached Verify without an
+// Observer, with otellwa on a real SDK MeterProvider, and one SHA-256 of the
+// token (the floor of a check that keeps no raw token), in alternating
+// chunks of 1000 in one loop, so that a change in the machine's load hits
+// all three alike. It reports each one's ns/op and the ratios:
+//
+//	go test -run '^$' -bench CachedVerifyInterleaved -count 6 ./otellwa/
+func BenchmarkCachedVerifyInterleaved(b *testing.B) {
+	srv := lwatest.NewServer()
+	b.Cleanup(srv.Close)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	o, err := otellwa.New(otellwa.WithMeterProvider(mp))
+	require.NoError(b, err)
+	const clientID = "amzn1.application-oa2-client.bench"
+	newVerifier := func(opts ...core.Option) *core.Verifier {
+		v, err := core.NewVerifier(append([]core.Option{core.WithClientID(clientID), core.WithEndpoint(srv.URL)}, opts...)...)
+		require.NoError(b, err)
+		b.Cleanup(func() { _ = v.Close() })
+		return v
+	}
+	plain, observed := newVerifier(), newVerifier(core.WithObserver(o))
+	tok := srv.Issue(clientID, core.Profile{Name: "Alice"})
+	ctx := context.Background()
+	for _, v := range []*core.Verifier{plain, observed} {
+		_, err := v.Verify(ctx, tok)
+		require.NoError(b, err)
+	}
+	data := []byte(tok)
+	const chunk = 1000
+	var tPlain, tObserved, tSHA time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for done := 0; done < b.N; done += chunk {
+		n := min(chunk, b.N-done)
+		start := time.Now()
+		for range n {
+			_, _ = plain.Verify(ctx, tok)
+		}
+		mid := time.Now()
+		for range n {
+			_, _ = observed.Verify(ctx, tok)
+		}
+		end := time.Now()
+		for range n {
+			sink = sha256.Sum256(data)
+		}
+		tPlain += mid.Sub(start)
+		tObserved += end.Sub(mid)
+		tSHA += time.Since(end)
+	}
+	b.StopTimer()
+	per := func(d time.Duration) float64 { return float64(d) / float64(b.N) }
+	b.ReportMetric(per(tPlain), "plain-ns/op")
+	b.ReportMetric(per(tObserved), "observed-ns/op")
+	b.ReportMetric(per(tSHA), "sha256-ns/op")
+	b.ReportMetric(float64(tPlain)/float64(tSHA), "plain/sha256")
+	b.ReportMetric(float64(tObserved)/float64(tSHA), "observed/sha256")
 }

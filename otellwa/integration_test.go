@@ -171,9 +171,11 @@ func TestIntegration(t *testing.T) {
 	requireNoSecret(t, f.outputStrings(t), tok, revoked, foreign,
 		alice.Email, alice.Name, alice.PostalCode, "bob@example.com", "Bob Builder", "carol@example.com", "Carol Danvers")
 
-	// Close detaches the Verifier: its cache is no longer reported.
+	// Close detaches the Verifier: the next collection has its last state,
+	// the following ones no longer report its cache.
 	require.NoError(t, v.Close())
 	closed = true
+	assert.Equal(t, entries, gaugeOf(t, f.collect(t)["lwa.cache.entries"]))
 	if m, ok := f.collect(t)["lwa.cache.entries"]; ok {
 		assert.Empty(t, gaugeOf(t, m))
 	}

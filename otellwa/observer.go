@@ -51,9 +51,19 @@ type Observer struct {
 	verifyDuration   metric.Float64Histogram
 	upstreamDuration metric.Float64Histogram
 
-	mu     sync.Mutex
-	stats  map[uint64]func() observe.Stats
-	nextID uint64
+	// The operators' instruments (ops.go).
+	ops       opsInstruments
+	opsCounts opsCounts
+
+	// The Verifiers' states (collect.go).
+	flush     func(context.Context) error // the MeterProvider's ForceFlush, if it has one
+	mu        sync.Mutex
+	stats     map[uint64]func() observe.Stats
+	departed  tally // the last states of the Verifiers closed since the last collection
+	nextID    uint64
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ core.Observer = (*Observer)(nil)
@@ -149,19 +159,18 @@ func New(opts ...Option) (*Observer, error) {
 		metric.WithExplicitBucketBoundaries(durationBuckets...)); err != nil {
 		return nil, err
 	}
-	if o.registration, err = meter.RegisterCallback(o.collect,
-		o.requestsCounter, o.lookupsCounter, o.activeCounter, o.waitingCounter, o.entriesGauge); err != nil {
+	if o.ops, err = newOpsInstruments(meter); err != nil {
 		return nil, err
 	}
+	observables := append([]metric.Observable{o.requestsCounter, o.lookupsCounter, o.activeCounter, o.waitingCounter, o.entriesGauge},
+		o.ops.observables()...)
+	if o.registration, err = meter.RegisterCallback(o.collect, observables...); err != nil {
+		return nil, err
+	}
+	if f, ok := cfg.mp.(interface{ ForceFlush(context.Context) error }); ok {
+		o.flush = f.ForceFlush
+	}
 	return o, nil
-}
-
-// Close unregisters the Observer's collection callback: the observable
-// instruments (lwa.requests, lwa.cache.lookups, lwa.verifications.active,
-// lwa.verifications.waiting, lwa.cache.entries) stop reporting. Call it
-// when the Observer is dropped before its MeterProvider is shut down.
-func (o *Observer) Close() error {
-	return o.registration.Unregister()
 }
 
 // moduleVersion returns the version of this module in the running binary,
@@ -297,61 +306,6 @@ func (o *Observer) UpstreamEnd(ctx context.Context, ev observe.UpstreamEvent) {
 	// attrs[0] (lwa.endpoint) is already on the span.
 	span.SetAttributes(attrs[1:]...)
 	span.End()
-}
-
-// Attach adds stats to the functions lwa.cache.entries sums at collection
-// time; detach removes it (calling it again does nothing).
-func (o *Observer) Attach(stats func() observe.Stats) (detach func()) {
-	if stats == nil {
-		return func() {}
-	}
-	o.mu.Lock()
-	id := o.nextID
-	o.nextID++
-	o.stats[id] = stats
-	o.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			o.mu.Lock()
-			delete(o.stats, id)
-			o.mu.Unlock()
-		})
-	}
-}
-
-// collect reports the observable instruments.
-func (o *Observer) collect(_ context.Context, obs metric.Observer) error {
-	for i := range o.requests {
-		n := o.requests[i].Load()
-		if n == 0 && requestBucketQuiet(i) {
-			continue
-		}
-		obs.ObserveInt64(o.requestsCounter, n, requestOptions[i])
-	}
-	for i := range o.lookups {
-		obs.ObserveInt64(o.lookupsCounter, o.lookups[i].Load(), lookupOptions[i])
-	}
-	obs.ObserveInt64(o.activeCounter, o.active.Load())
-	obs.ObserveInt64(o.waitingCounter, o.waiting.Load())
-
-	o.mu.Lock()
-	fns := make([]func() observe.Stats, 0, len(o.stats))
-	for _, f := range o.stats {
-		fns = append(fns, f)
-	}
-	o.mu.Unlock()
-	if len(fns) > 0 {
-		var verified, rejected int64
-		for _, f := range fns {
-			s := f()
-			verified += int64(s.Verified)
-			rejected += int64(s.Rejected)
-		}
-		obs.ObserveInt64(o.entriesGauge, verified, entriesVerified)
-		obs.ObserveInt64(o.entriesGauge, rejected, entriesRejected)
-	}
-	return nil
 }
 
 // upstreamErrorType returns the error.type of one call to Amazon: the class

@@ -42,9 +42,14 @@ func TestNewGlobalProviders(t *testing.T) {
 // collected before any event.
 func TestInstruments(t *testing.T) {
 	f := newFixture(t)
-	f.obs.Attach(func() observe.Stats { return observe.Stats{} })
+	f.obs.Attach(func() observe.Stats {
+		return observe.Stats{Breaker: observe.BreakerClosed, Shared: observe.SharedHealthy}
+	})
 	f.obs.VerificationEnd(ctx, observe.VerificationEvent{Outcome: observe.OutcomeOK})
 	f.obs.UpstreamEnd(ctx, observe.UpstreamEvent{UpstreamCall: observe.UpstreamCall{Endpoint: "profile"}, StatusCode: 200})
+	f.obs.StaleServed(ctx, observe.StaleEvent{Staleness: time.Second})
+	f.obs.Revocation(ctx, observe.RevocationEvent{Kind: observe.RevokeToken, Received: true, Lag: time.Millisecond})
+	f.obs.SharedCall(ctx, observe.SharedCallEvent{Op: observe.SharedGet, Outcome: observe.SharedOK, Duration: time.Millisecond})
 	got := f.collect(t)
 
 	type want struct {
@@ -61,6 +66,16 @@ func TestInstruments(t *testing.T) {
 		"lwa.verifications.active":  {"{verification}", "sum", false},
 		"lwa.verifications.waiting": {"{verification}", "sum", false},
 		"lwa.cache.entries":         {"{entry}", "gauge", false},
+		"lwa.breaker.state":         {"{verifier}", "gauge", false},
+		"lwa.breaker.transitions":   {"{transition}", "sum", true},
+		"lwa.stale.served":          {"{answer}", "sum", true},
+		"lwa.stale.age":             {"s", "histogram", false},
+		"lwa.revocations":           {"{revocation}", "sum", true},
+		"lwa.revocation.lag":        {"s", "histogram", false},
+		"lwa.shared.calls":          {"{call}", "sum", true},
+		"lwa.shared.duration":       {"s", "histogram", false},
+		"lwa.shared.state":          {"{verifier}", "gauge", false},
+		"lwa.shared.forgeries":      {"{item}", "sum", true},
 	}
 	require.Len(t, got, len(wants))
 	for name, w := range wants {
@@ -110,7 +125,7 @@ func TestRequests(t *testing.T) {
 		{Outcome: observe.OutcomeRejected, Code: "Atza|a-token-a-caller-sent"}: 1,
 		{Outcome: observe.OutcomeRejected}:                                     1,
 		{Outcome: observe.OutcomeOK}:                                           9, // not a request outcome
-		{}:                                                                  9,
+		{}:                                                                     9,
 	}
 	for ev, n := range events {
 		for range n {
@@ -227,7 +242,7 @@ func TestUpstreamDuration(t *testing.T) {
 }
 
 // TestCacheEntries: lwa.cache.entries sums every attached Verifier's
-// stats at collection time and drops one on detach.
+// stats at collection time, and a detached one's last stats once more.
 func TestCacheEntries(t *testing.T) {
 	f := newFixture(t)
 	_, ok := f.collect(t)["lwa.cache.entries"]
@@ -250,11 +265,20 @@ func TestCacheEntries(t *testing.T) {
 	detachB()
 	detachB() // a second call does nothing
 	assert.Equal(t, map[string]int64{
+		"lwa.cache.kind=verified,lwa.cache.tier=local": 25,
+		"lwa.cache.kind=rejected,lwa.cache.tier=local": 2,
+	}, gaugeOf(t, f.collect(t)["lwa.cache.entries"]), "a detached Verifier is in the next collection, once, with its last state")
+	assert.Equal(t, map[string]int64{
 		"lwa.cache.kind=verified,lwa.cache.tier=local": 20,
 		"lwa.cache.kind=rejected,lwa.cache.tier=local": 0,
-	}, gaugeOf(t, f.collect(t)["lwa.cache.entries"]))
+	}, gaugeOf(t, f.collect(t)["lwa.cache.entries"]), "and only once")
 
 	detachA()
+	a = observe.Stats{Verified: 99} // not read after detach
+	assert.Equal(t, map[string]int64{
+		"lwa.cache.kind=verified,lwa.cache.tier=local": 20,
+		"lwa.cache.kind=rejected,lwa.cache.tier=local": 0,
+	}, gaugeOf(t, f.collect(t)["lwa.cache.entries"]), "the state at detach")
 	if m, ok := f.collect(t)["lwa.cache.entries"]; ok {
 		assert.Empty(t, gaugeOf(t, m), "every Verifier detached")
 	}
@@ -265,12 +289,23 @@ func TestCacheEntries(t *testing.T) {
 func TestClose(t *testing.T) {
 	f := newFixture(t)
 	f.obs.Request(ctx, observe.RequestEvent{Outcome: observe.OutcomeAuthenticated})
+	f.obs.SharedCall(ctx, observe.SharedCallEvent{Op: observe.SharedGet, Outcome: observe.SharedOK})
+	f.obs.Attach(func() observe.Stats {
+		return observe.Stats{Breaker: observe.BreakerOpen, Shared: observe.SharedBackoff}
+	})
 	require.Contains(t, f.collect(t), "lwa.requests")
 	require.NoError(t, f.obs.Close())
+	require.NoError(t, f.obs.Close(), "a second Close does nothing")
 	m := f.collect(t)
-	for _, name := range []string{"lwa.requests", "lwa.cache.lookups", "lwa.verifications.active", "lwa.verifications.waiting"} {
+	for _, name := range []string{"lwa.requests", "lwa.cache.lookups", "lwa.verifications.active", "lwa.verifications.waiting",
+		"lwa.breaker.transitions", "lwa.stale.served", "lwa.revocations", "lwa.shared.calls", "lwa.shared.forgeries"} {
 		if got, ok := m[name]; ok {
 			assert.Empty(t, sumOf(t, got, got.Data.(metricdata.Sum[int64]).IsMonotonic), name)
+		}
+	}
+	for _, name := range []string{"lwa.cache.entries", "lwa.breaker.state", "lwa.shared.state"} {
+		if got, ok := m[name]; ok {
+			assert.Empty(t, gaugeOf(t, got), name)
 		}
 	}
 }

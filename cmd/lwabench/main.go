@@ -37,9 +37,16 @@
 // -scenario outage plays a script against one std server: hot tokens in
 // continuous use and fresh tokens arriving at a steady rate; at -outage-at
 // the fake upstream hangs for -hang, then answers 500 for -fail, then
-// recovers. It prints a per-second table (requests, p50/p99 by class,
-// statuses, upstream calls, goroutines), a summary against the resilience
-// targets, and with -plot an SVG chart. -speed plays the script faster.
+// recovers. It prints a per-second table (the breaker's states and the
+// answers served stale, as the verifier's Observer reported them; requests,
+// p50/p99 by class, statuses, upstream calls, goroutines), a summary against
+// the resilience targets, and with -plot an SVG chart with the breaker's
+// state as a band. -speed plays the script faster. The scenario's files:
+// outage_config.go (flags), outage_run.go (set-up, the run from the top),
+// outage_script.go (the upstream's script and the load), outage_sample.go
+// (sampling, the Observer's events, per-second figures), outage_observer.go,
+// outage_server.go, outage_table.go, outage_summary.go (the targets) and
+// plot.go.
 package main
 
 import (

@@ -259,10 +259,12 @@ func summaryLine(t *testing.T, out, name string) string {
 
 // TestOutageScenario plays the compressed outage with stale-if-error on and
 // checks its structure: every phase happened (a per-second row in each),
-// the breaker opened (503 ErrUpstreamUnavailable), hot tokens were served
-// all through the outage, the upstream recovered, and the chart is
-// well-formed SVG. Latency targets are not asserted: this is a unit test
-// on a shared machine, under -race.
+// the breaker opened and closed again as the verifier's Observer reported
+// it (the per-second breaker column, the summary, the plot's band), answers
+// were served stale and counted by the Observer, hot tokens were served all
+// through the outage, the upstream recovered, and the chart is well-formed
+// SVG. Latency targets are not asserted: this is a unit test on a shared
+// machine, under -race.
 func TestOutageScenario(t *testing.T) {
 	plot := filepath.Join(t.TempDir(), "outage.svg")
 	var out, stderr bytes.Buffer
@@ -275,14 +277,41 @@ func TestOutageScenario(t *testing.T) {
 		assert.Regexp(t, `(?m)^\| \d+ \| `+phase+` \|`, o, "no second in phase %s", phase)
 	}
 	assert.Contains(t, summaryLine(t, o, "script"), "returns at 20.00 s")
-	assert.Contains(t, summaryLine(t, o, "new tokens once the breaker is open"), "breaker opened at", "the breaker never opened")
+	assert.Regexp(t, `opened at \d+\.\d\d s, \d+\.\d\d s after the upstream started hanging \(the verifier's Observer\); the first 503 ErrUpstreamUnavailable answered at`,
+		summaryLine(t, o, "breaker opens on a hang"), "the breaker never opened")
+	assert.Contains(t, summaryLine(t, o, "new tokens once the breaker is open"), "from the breaker's opening at")
 	assert.Regexp(t, `^  \[PASS\] `, summaryLine(t, o, "hot tokens through the outage"), "hot tokens not all served with stale-if-error on")
-	assert.Contains(t, summaryLine(t, o, "recovery"), "first fresh token verified")
+	assert.Regexp(t, `first fresh token verified .*, the breaker closed \d+\.\d\d s after the upstream returned; .*breaker closed at the end`, summaryLine(t, o, "recovery"))
 	assert.Contains(t, summaryLine(t, o, "goroutines bounded"), "peak")
+	assert.Regexp(t, `^  \[info\] stale answers: [1-9]\d* served stale \(the verifier's Observer\)`, summaryLine(t, o, "stale answers"))
+
+	// The per-second table: the breaker's states from the Observer, closed
+	// before the outage and after it, open during it; stale answers only
+	// while the upstream is down (or until the breaker closes again).
+	var staleSeconds int
+	for _, row := range regexp.MustCompile(`(?m)^\| (\d+) \| (\w+) \| ([a-z/-]+) \| \d+ \| [^|]+ \| [^|]+ \| \d+ \| (\d+) \|`).FindAllStringSubmatch(o, -1) {
+		sec, phase, breaker, stale := row[1], row[2], row[3], row[4]
+		if phase == "normal" {
+			assert.Equal(t, "closed", breaker, "second %s", sec)
+			assert.Equal(t, "0", stale, "second %s", sec)
+		}
+		if phase == "5xx" {
+			assert.Contains(t, breaker, "open", "second %s: Amazon fails, the breaker is open or probing", sec)
+		}
+		if stale != "0" {
+			staleSeconds++
+			assert.Contains(t, []string{"hang", "5xx", "recovered"}, phase, "second %s", sec)
+		}
+	}
+	assert.Positive(t, staleSeconds, "no second with stale answers")
+	assert.Regexp(t, `(?m)^\| 29 \| recovered \| closed \|`, o, "closed at the end")
 
 	svg, err := os.ReadFile(plot)
 	require.NoError(t, err)
 	assert.Contains(t, string(svg), "<svg")
+	assert.Regexp(t, `<title>breaker open from \d+\.\d\d s to \d+\.\d\d s</title>`, string(svg), "the breaker band")
+	assert.Regexp(t, `<title>breaker closed from 0\.00 s to \d+\.\d\d s</title>`, string(svg), "the breaker band")
+	assert.Contains(t, string(svg), `stroke="`+staleColor+`"`, "the stale answers' line")
 	dec := xml.NewDecoder(bytes.NewReader(svg))
 	for {
 		_, err := dec.Token()
@@ -302,6 +331,7 @@ func TestOutageWithoutStale(t *testing.T) {
 	o := out.String()
 	t.Logf("output:\n%s", o)
 	assert.Contains(t, o, "summary (stale-if-error off)")
+	assert.Contains(t, summaryLine(t, o, "stale answers"), "none served (stale-if-error is off)")
 	assert.Regexp(t, `^  \[note\] `, summaryLine(t, o, "hot tokens through the outage"), "past their TTL, hot tokens cannot be served without stale-if-error")
 	assert.Contains(t, summaryLine(t, o, "hot tokens within their normal TTL"), "only stale-if-error can serve those")
 }

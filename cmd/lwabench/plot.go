@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/go-lwa/lwa/core/observe"
 )
 
 // The chart's geometry, in SVG user units.
@@ -15,6 +17,7 @@ const (
 	plotLeft       = 78.0
 	plotRight      = 700.0 // the legend is to the right of it
 	latTop, latBot = 64.0, 286.0
+	bandTop, bandH = 298.0, 14.0 // the breaker's state, between the two charts
 	cntTop, cntBot = 330.0, 500.0
 	latMin, latMax = 0.1, 10000.0 // ms, log scale
 )
@@ -22,9 +25,21 @@ const (
 // statusColors are the bar colours of statusColumns and of "other".
 var statusColors = map[int]string{200: "#4caf50", 502: "#ff9800", 503: "#e53935", 504: "#8e24aa", 0: "#757575"}
 
+// breakerColors are the colours of the breaker's states in its band.
+var breakerColors = map[observe.BreakerState]string{
+	observe.BreakerClosed:   "#c8e6c9",
+	observe.BreakerOpen:     "#c62828",
+	observe.BreakerHalfOpen: "#ffa000",
+}
+
+// staleColor is the colour of the stale answers' line.
+const staleColor = "#00897b"
+
 // svg draws the run: the p99 latency of hot and new tokens per second (log
-// scale), the answers per second by status (log scale), and the phases of
-// the script as shaded bands. Hand-written SVG: no dependency.
+// scale), the answers per second by status and those served stale (log
+// scale), the phases of the script as shaded bands, and the breaker's state
+// between the two charts, as the verifier's Observer reported it.
+// Hand-written SVG: no dependency.
 func (r *outageRun) svg() []byte {
 	o := r.o
 	ss := r.seconds()
@@ -128,6 +143,36 @@ func (r *outageRun) svg() []byte {
 		}
 	}
 
+	// The breaker's state, from the verifier's Observer.
+	p(`<text x="%.0f" y="%.1f" text-anchor="end" fill="#333">%s</text>`, plotLeft-6, bandTop+bandH-3, text("breaker"))
+	for _, sp := range r.breaker {
+		from := math.Max(0, r.script(sp.from).Seconds())
+		to := math.Min(n, r.script(sp.to).Seconds())
+		if to <= from {
+			continue
+		}
+		x0, x1 := x(from), x(to)
+		p(`<rect x="%.2f" y="%.0f" width="%.2f" height="%.0f" fill="%s"><title>%s</title></rect>`,
+			x0, bandTop, x1-x0, bandH, breakerColors[sp.state], text(fmt.Sprintf("breaker %s from %.2f s to %.2f s", breakerNames[sp.state], from, to)))
+	}
+
+	// Answers served stale per second, from the verifier's Observer.
+	var stalePts []string
+	flushStale := func() {
+		if len(stalePts) > 0 {
+			p(`<polyline fill="none" stroke="%s" stroke-width="2" stroke-dasharray="2 2" points="%s"/>`, staleColor, strings.Join(stalePts, " "))
+		}
+		stalePts = stalePts[:0]
+	}
+	for i, s := range ss {
+		if s.stale == 0 {
+			flushStale()
+			continue
+		}
+		stalePts = append(stalePts, fmt.Sprintf("%.1f,%.1f", x(float64(i)+0.5), cntY(float64(s.stale))))
+	}
+	flushStale()
+
 	// p99 latency lines, broken where a second has no request of the class.
 	line := func(get func(secondStats) time.Duration, color, dash string) {
 		var pts []string
@@ -160,8 +205,8 @@ func (r *outageRun) svg() []byte {
 		p(`<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="%s" stroke-dasharray="3 3"/>`, xs, latTop, xs, cntBot, color)
 		p(`<text x="%.1f" y="%.0f" fill="%s" font-size="11">%s</text>`, xs+3, latBot-6, color, text(label))
 	}
-	if at := r.firstUnavailable(); at >= 0 {
-		vline(at, "#c62828", "breaker open")
+	if at := r.firstChangeTo(observe.BreakerOpen, 0); at >= 0 {
+		vline(r.script(at), "#c62828", "breaker opens")
 	}
 
 	// Legend.
@@ -189,8 +234,16 @@ func (r *outageRun) svg() []byte {
 	p(`<rect x="%.0f" y="%.0f" width="22" height="12" fill="#fff0d9"/>`, lx, y-6)
 	label(y, "upstream answers 500")
 	y = next()
+	p(`<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="%s" stroke-width="2" stroke-dasharray="2 2"/>`, lx, y, lx+22, y, staleColor)
+	label(y, "answered stale")
+	for _, st := range []observe.BreakerState{observe.BreakerClosed, observe.BreakerOpen, observe.BreakerHalfOpen} {
+		y = next()
+		p(`<rect x="%.0f" y="%.0f" width="22" height="10" fill="%s"/>`, lx, y-5, breakerColors[st])
+		label(y, "breaker "+breakerNames[st])
+	}
+	y = next()
 	p(`<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#c62828" stroke-dasharray="3 3"/>`, lx, y, lx+22, y)
-	label(y, "first 503 (breaker open)")
+	label(y, "breaker opens")
 	p(`</svg>`)
 	return b.Bytes()
 }
@@ -200,14 +253,4 @@ func statusName(st int) string {
 		return "other"
 	}
 	return fmt.Sprint(st)
-}
-
-// firstUnavailable is the script time of the first 503 ErrUpstreamUnavailable, or -1.
-func (r *outageRun) firstUnavailable() time.Duration {
-	for _, rec := range r.records {
-		if rec.kind == kindUnavailable {
-			return r.script(rec.start)
-		}
-	}
-	return -1
 }
