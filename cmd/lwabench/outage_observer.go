@@ -15,7 +15,7 @@ import (
 // them from the answers the clients got (a first 503 comes after the
 // breaker opened, and says nothing of when it closed).
 type outageObserver struct {
-	core.NopObserver
+	observe.Nop
 
 	mu       sync.Mutex
 	changes  []breakerChange
