@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	if err != nil {
 		return err
 	}
-	defer m.close()
+	defer m.Close()
 	var rdb *redis.Client
 	var shared core.SharedCache
 	if c.redis != "" {
@@ -91,12 +91,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 		defer rdb.Close() // after v.Close: defers run in reverse
 		shared = redislwa.New(rdb)
 	}
-	v, err := core.NewVerifier(verifierOptions(c, shared, m.obs, log)...)
+	v, err := core.NewVerifier(verifierOptions(c, shared, m.Obs, log)...)
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	return newServer(c, v, rdb, m.handler, log).serve(ctx, started)
+	return newServer(c, v, rdb, m.Handler, log).serve(ctx, started)
 }
 
 // newRedisClient connects to -redis: host:port, or a redis:// or rediss://

@@ -64,6 +64,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/internal/promexport"
 	"github.com/go-lwa/lwa/lwatest"
 	"github.com/go-lwa/lwa/redislwa"
 	"github.com/go-lwa/lwa/stdlwa"
@@ -117,12 +118,12 @@ func serve(ctx context.Context, args []string, out io.Writer, started func(runni
 	// Metrics: an otellwa Observer on a MeterProvider read by the
 	// Prometheus exporter, wrapped to also tell the request log how each
 	// request was handled (observe.go).
-	m, err := newMetrics()
+	m, err := promexport.New()
 	if err != nil {
 		return err
 	}
-	defer m.close()
-	opts := []core.Option{core.WithObserver(howObserver{m.obs})}
+	defer m.Close()
+	opts := []core.Option{core.WithObserver(howObserver{m.Obs})}
 
 	var fake *lwatest.Server
 	if os.Getenv(core.EnvClientID) == "" {
@@ -170,7 +171,7 @@ func serve(ctx context.Context, args []string, out io.Writer, started func(runni
 	// answer), then CORS, globally, before lwa (it answers preflights,
 	// which carry no token), then the routes, each with its own lwa
 	// middleware.
-	handler := logRequests(out, site.handler(routes(v, m.handler)))
+	handler := logRequests(out, site.handler(routes(v, m.Handler)))
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 
 	fmt.Fprintf(out, "lwademo: %s\n", framework)

@@ -35,54 +35,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/otlptranslator"
-	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-
 	"github.com/go-lwa/lwa/core"
 	"github.com/go-lwa/lwa/core/observe"
 	"github.com/go-lwa/lwa/otellwa"
 )
-
-// metrics is the verifier's OpenTelemetry metrics, read by Prometheus.
-type metrics struct {
-	obs     *otellwa.Observer
-	mp      *sdkmetric.MeterProvider
-	handler http.Handler // GET /metrics
-}
-
-// newMetrics sets up a MeterProvider whose reader is the Prometheus
-// exporter, on a registry of the demo's own (not the global one: several
-// demos may run in one process, as the tests do), and an otellwa Observer
-// on it.
-func newMetrics() (*metrics, error) {
-	reg := prometheus.NewRegistry()
-	exp, err := otelprom.New(
-		otelprom.WithRegisterer(reg),
-		// lwa.requests → lwa_requests_total, lwa.upstream.duration (s) →
-		// lwa_upstream_duration_seconds, lwa.cache.result → lwa_cache_result.
-		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
-	)
-	if err != nil {
-		return nil, err
-	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
-	obs, err := otellwa.New(otellwa.WithMeterProvider(mp))
-	if err != nil {
-		_ = mp.Shutdown(context.Background())
-		return nil, err
-	}
-	return &metrics{obs: obs, mp: mp, handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}, nil
-}
-
-func (m *metrics) close() {
-	_ = m.obs.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = m.mp.Shutdown(ctx)
-}
 
 // howObserver is the otellwa Observer, plus notes for the request log.
 type howObserver struct {
