@@ -77,8 +77,15 @@ type Adapter struct {
 
 	// HTTPMeta says that a rejection carries the HTTP adapters' headers as
 	// its metadata (Cache-Control, WWW-Authenticate, Retry-After), as
-	// connectlwa's do.
+	// connectlwa's do on the Connect protocol.
 	HTTPMeta bool
+
+	// HalfDuplex says that the transport cannot tell the server that a
+	// client hung up before the server has read the whole request (HTTP/1.1:
+	// net/http notices a closed connection only once the body is read), so
+	// that a streaming call's interceptor cannot see its client go: the
+	// CallerGone case checks unary calls only.
+	HalfDuplex bool
 }
 
 // Setup is what Adapter.Serve builds: the adapter's Config, field by
