@@ -238,7 +238,7 @@ func TestConformance(t *testing.T) {
 					mux := handlers(s, connect.WithInterceptors(interceptor(s)))
 					return c.dial(t, listen(t, mux))
 				},
-				Require:  func(opts ...core.Option) { connectlwa.Require(opts...) },
+				Require:    func(opts ...core.Option) { connectlwa.Require(opts...) },
 				HTTPMeta:   c.meta,
 				HalfDuplex: c.half,
 			})

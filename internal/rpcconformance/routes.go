@@ -84,7 +84,7 @@ func testMethodPolicies(t *testing.T, a Adapter) {
 	e := newEnv(t, a, Setup{
 		Policy: core.Policy{ClientIDs: []string{ClientID}},
 		Methods: map[string]core.Policy{
-			UnaryMethod:             {RequiredFields: []string{core.FieldPostalCode}},
+			UnaryMethod:              {RequiredFields: []string{core.FieldPostalCode}},
 			"/" + OtherService + "/": {Optional: true},
 		},
 	})

@@ -36,12 +36,12 @@ func testErrorTable(t *testing.T, a Adapter) {
 	t.Run("malformed", func(t *testing.T) {
 		e := newEnv(t, a, Setup{})
 		for name, kv := range map[string][]string{
-			"space":                 {amz, "Atza|abc def"},
-			"encoded control char":  {amz, "Atza%7Cab%01cd"},
-			"encoded space":         {auth, bearer("Atza%7Cab%20cd")},
-			"encoded non-ASCII":     {amz, "Atza|caf%C3%A9"},
-			"bad escape":            {auth, bearer("Atza%ZZabc")},
-			"oversized":             {auth, bearer("Atza|" + strings.Repeat("a", core.MaxTokenLen-4))},
+			"space":                {amz, "Atza|abc def"},
+			"encoded control char": {amz, "Atza%7Cab%01cd"},
+			"encoded space":        {auth, bearer("Atza%7Cab%20cd")},
+			"encoded non-ASCII":    {amz, "Atza|caf%C3%A9"},
+			"bad escape":           {auth, bearer("Atza%ZZabc")},
+			"oversized":            {auth, bearer("Atza|" + strings.Repeat("a", core.MaxTokenLen-4))},
 		} {
 			t.Run(name, func(t *testing.T) {
 				e.rejectBoth(t, rejection{code: codeInvalidArgument, reason: core.CodeInvalidRequest}, noRID, kv...)
