@@ -27,16 +27,16 @@
 // no-store, WWW-Authenticate, Retry-After). The message is the rejection's
 // description; it never carries the token.
 //
-//	situation                                        HTTP (Amazon's / RFC 6750)   Connect code       (Connect protocol's HTTP status)   reason
-//	no token                                         400 / 401                    unauthenticated    401   invalid_request
-//	two different tokens; malformed or oversized     400 / 400                    invalid_argument   400   invalid_request
-//	expired, revoked, malformed or unknown token     400 / 401                    unauthenticated    401   invalid_token
-//	the profile lacks a required scope or field      401 / 403                    permission_denied  403   insufficient_scope
-//	the token was issued to another app              404 / 401                    unauthenticated    401   not_found (RFC 6750: invalid_token)
-//	Amazon unreachable, 5xx, not its documented JSON 502                          unavailable        503   server_error
-//	Amazon did not answer in time                    504                          deadline_exceeded  504   server_error
-//	circuit breaker open; too many waiting           503 + Retry-After            unavailable + RetryInfo, Retry-After   503   server_error
-//	the caller's own context ended                   (none)                       canceled or deadline_exceeded          server_error
+//	situation                                          HTTP (Amazon's / RFC 6750)  Connect code                       HTTP status (Connect protocol)  reason
+//	no token                                           400 / 401                   unauthenticated                    401                             invalid_request
+//	two different tokens; a malformed or long token    400 / 400                   invalid_argument                   400                             invalid_request
+//	expired, revoked, malformed or unknown token       400 / 401                   unauthenticated                    401                             invalid_token
+//	the profile lacks a required scope or field        401 / 403                   permission_denied                  403                             insufficient_scope
+//	the token was issued to another app                404 / 401                   unauthenticated                    401                             not_found (RFC 6750: invalid_token)
+//	Amazon unreachable, 5xx, not its documented JSON   502                         unavailable                        503                             server_error
+//	Amazon did not answer in time                      504                         deadline_exceeded                  504                             server_error
+//	circuit breaker open; too many waiting             503 + Retry-After           unavailable + RetryInfo            503 + Retry-After               server_error
+//	the caller's own context ended                     (none)                      canceled or deadline_exceeded      (none)                          server_error
 //
 // The package grpclwa documents why these codes. On the Connect protocol an
 // unauthenticated error always carries a WWW-Authenticate challenge (a
@@ -66,11 +66,11 @@ import (
 
 // HealthService is the standard gRPC health service, grpc.health.v1.Health,
 // whose procedures pass untouched unless Config.CheckHealth is set.
-const HealthService = rpckit.HealthService
+const HealthService = "grpc.health.v1.Health"
 
 // ErrorDomain is the domain of the google.rpc.ErrorInfo detail of every
 // rejection.
-const ErrorDomain = rpckit.ErrorDomain
+const ErrorDomain = "github.com/go-lwa/lwa"
 
 // Config tunes the interceptor. Its zero value requires a valid token on
 // every call except those of the health service.

@@ -37,6 +37,12 @@ func TestCodesAgree(t *testing.T) {
 	}
 }
 
+// TestConstants: the exported constants are rpckit's.
+func TestConstants(t *testing.T) {
+	assert.Equal(t, rpckit.ErrorDomain, connectlwa.ErrorDomain)
+	assert.Equal(t, rpckit.HealthService, connectlwa.HealthService)
+}
+
 // TestError: Error maps every row of the error table, carries the
 // details, and unwraps to the *core.Error.
 func TestError(t *testing.T) {

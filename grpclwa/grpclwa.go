@@ -22,16 +22,16 @@
 // retry later. The status message is the rejection's description; it never
 // carries the token.
 //
-//	situation                                        HTTP (Amazon's / RFC 6750)   gRPC code          reason
-//	no token                                         400 / 401                    Unauthenticated    invalid_request
-//	two different tokens; malformed or oversized     400 / 400                    InvalidArgument    invalid_request
-//	expired, revoked, malformed or unknown token     400 / 401                    Unauthenticated    invalid_token
-//	the profile lacks a required scope or field      401 / 403                    PermissionDenied   insufficient_scope
-//	the token was issued to another app              404 / 401                    Unauthenticated    not_found (RFC 6750: invalid_token)
-//	Amazon unreachable, 5xx, not its documented JSON 502                          Unavailable        server_error
-//	Amazon did not answer in time                    504                          DeadlineExceeded   server_error
-//	circuit breaker open; too many waiting           503 + Retry-After            Unavailable + RetryInfo  server_error
-//	the caller's own context ended                   (none)                       Canceled or DeadlineExceeded  server_error
+//	situation                                          HTTP (Amazon's / RFC 6750)  gRPC code                     reason
+//	no token                                           400 / 401                   Unauthenticated               invalid_request
+//	two different tokens; a malformed or long token    400 / 400                   InvalidArgument               invalid_request
+//	expired, revoked, malformed or unknown token       400 / 401                   Unauthenticated               invalid_token
+//	the profile lacks a required scope or field        401 / 403                   PermissionDenied              insufficient_scope
+//	the token was issued to another app                404 / 401                   Unauthenticated               not_found (RFC 6750: invalid_token)
+//	Amazon unreachable, 5xx, not its documented JSON   502                         Unavailable                   server_error
+//	Amazon did not answer in time                      504                         DeadlineExceeded              server_error
+//	circuit breaker open; too many waiting             503 + Retry-After           Unavailable + RetryInfo       server_error
+//	the caller's own context ended                     (none)                      Canceled or DeadlineExceeded  server_error
 //
 // The codes follow RFC 6750's meaning whatever the verifier's HTTP table:
 // a request without credentials, or with credentials that are not (or no
@@ -60,11 +60,11 @@ import (
 // HealthService is the standard gRPC health service, grpc.health.v1.Health,
 // whose calls (Check, Watch, List) pass untouched unless Config.CheckHealth
 // is set.
-const HealthService = rpckit.HealthService
+const HealthService = "grpc.health.v1.Health"
 
 // ErrorDomain is the domain of the google.rpc.ErrorInfo detail of every
 // rejection.
-const ErrorDomain = rpckit.ErrorDomain
+const ErrorDomain = "github.com/go-lwa/lwa"
 
 // Config tunes the interceptors. Its zero value requires a valid token on
 // every call except those of the health service.

@@ -33,6 +33,12 @@ func TestCodesAgree(t *testing.T) {
 	}
 }
 
+// TestConstants: the exported constants are rpckit's.
+func TestConstants(t *testing.T) {
+	assert.Equal(t, rpckit.ErrorDomain, grpclwa.ErrorDomain)
+	assert.Equal(t, rpckit.HealthService, grpclwa.HealthService)
+}
+
 // TestStatusTable: Status maps every row of the error table, including
 // core.NewError's and bare sentinels.
 func TestStatusTable(t *testing.T) {
