@@ -64,8 +64,7 @@ func (i *interceptor) check(ctx context.Context, procedure string, h http.Header
 	req := core.Request{
 		Authorization:  h[headerAuthorization],
 		AmzAccessToken: h[headerAmzAccessToken],
-		Query:          peer.Query[core.QueryAccessToken], // Connect's GET requests
-
+		Query:          peer.Query[core.QueryAccessToken], // the Connect protocol's query (GET requests)
 	}
 	for n, name := range i.g.Headers {
 		if n == 0 {
