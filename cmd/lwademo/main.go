@@ -291,6 +291,7 @@ func routes(v *core.Verifier, metrics http.Handler) http.Handler {
 	mux.Handle("GET /html/me", htmlPage(http.HandlerFunc(htmlMe)))
 
 	mux.Handle("GET /metrics", metrics)
+	mountRPC(mux, v) // Connect procedures beside the REST routes (rpc.go)
 	return mux
 }
 
@@ -445,6 +446,8 @@ func printOffline(out io.Writer, fake *lwatest.Server, base, web string) {
 	for _, c := range cmds {
 		fmt.Fprintf(out, "# %s\ncurl -i %s\n", c.what, c.curl)
 	}
+	fmt.Fprintln(out)
+	printRPC(out, base, mine)
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "A TV signs in with code-based linking: run it, then enter the code it shows at %s\n", fake.CodeEntryURL())
 	fmt.Fprintf(out, "  go run ./examples/devicelink/cmd/tv -lwa %s -client-id %s -api %s/me\n", fake.URL, demoTVClientID, base)

@@ -258,7 +258,7 @@ func TestOfflineDemoCommands(t *testing.T) {
 		checkAnswer(t, req, resp, string(body))
 		want = -1
 	}
-	assert.Equal(t, 17, ran, "the demo prints seventeen commands:\n%s", printed)
+	assert.Equal(t, 19, ran, "the demo prints nineteen commands:\n%s", printed)
 
 	tokens := tokenRe.FindAllString(printed, -1)
 	require.GreaterOrEqual(t, len(tokens), 4)

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/internal/promexport"
 	"github.com/go-lwa/lwa/lwatest"
 )
 
@@ -28,12 +29,12 @@ import (
 // how each request was handled.
 func rpcDemo(t *testing.T) (fake *lwatest.Server, v *core.Verifier, base string, log *safeBuffer) {
 	t.Helper()
-	m, err := newMetrics()
+	m, err := promexport.New()
 	require.NoError(t, err)
-	t.Cleanup(m.close)
+	t.Cleanup(m.Close)
 	fake = lwatest.NewServer()
 	t.Cleanup(fake.Close)
-	v, err = core.NewVerifier(core.WithClientID(demoClientID), core.WithEndpoint(fake.URL), core.WithObserver(howObserver{m.obs}))
+	v, err = core.NewVerifier(core.WithClientID(demoClientID), core.WithEndpoint(fake.URL), core.WithObserver(howObserver{m.Obs}))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = v.Close() })
 	mux := http.NewServeMux()

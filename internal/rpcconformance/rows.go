@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/core/observe"
 	"github.com/go-lwa/lwa/lwatest"
 )
 
@@ -103,7 +104,7 @@ func testErrorTable(t *testing.T, a Adapter) {
 
 // waiting counts the verifications waiting for a concurrency slot.
 type waiting struct {
-	core.NopObserver
+	observe.Nop
 	n atomic.Int64
 }
 
