@@ -27,6 +27,9 @@ func TestAPI(t *testing.T) {
 	}
 	file := filepath.Join(root, "api", "v1.txt")
 	if *update {
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(file, []byte(header+strings.Join(got, "\n")+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
