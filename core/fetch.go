@@ -87,10 +87,14 @@ func (v *Verifier) askSafe(f *flight) (e *entry, err *Error) {
 	if err != nil {
 		return v.staleOr(f, err)
 	}
-	ctx, cancel := context.WithTimeout(f.ctx, v.cfg.timeout)
-	defer cancel()
 	if v.shared != nil {
-		e, err, ok, held := v.shared.await(ctx, f)
+		// Waiting for another replica's answer is bounded on its own (half
+		// of WithTimeout): a lock left behind (its holder died, or lost
+		// Redis) must not leave this verification without time to ask
+		// Amazon itself.
+		wctx, wcancel := context.WithTimeout(f.ctx, v.cfg.timeout/2)
+		e, err, ok, held := v.shared.await(wctx, f)
+		wcancel()
 		if ok {
 			v.breaker.cancel(call)
 			call = nil
@@ -100,6 +104,8 @@ func (v *Verifier) askSafe(f *flight) (e *entry, err *Error) {
 			defer v.shared.unlock(f)
 		}
 	}
+	ctx, cancel := context.WithTimeout(f.ctx, v.cfg.timeout)
+	defer cancel()
 	fa, err := v.askObserved(ctx, f.token)
 	v.breaker.done(call, err)
 	call = nil

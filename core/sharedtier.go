@@ -421,11 +421,26 @@ func (s *sharedTier) setNX(ctx context.Context, key string) (bool, error) {
 	return got, err
 }
 
+// unlock releases the fleet-wide lock of a flight. It is always attempted,
+// backoff or not (a lock left behind makes the other replicas wait for an
+// answer that never comes); in the backoff it is attempted in the
+// background, so that the flight's callers do not wait for it.
 func (s *sharedTier) unlock(f *flight) {
-	ctx, cancel := s.bounded()
-	defer cancel()
 	key := f.tag() + ":l"
-	_ = s.do(ctx, observe.SharedDelete, false, func() error { return s.c.Delete(ctx, key) })
+	release := func() {
+		ctx, cancel := s.bounded()
+		defer cancel()
+		_ = s.do(ctx, observe.SharedDelete, true, func() error { return s.c.Delete(ctx, key) })
+	}
+	if s.backoffUntil.Load() == 0 {
+		release()
+		return
+	}
+	s.probeWG.Add(1)
+	go func() {
+		defer s.probeWG.Done()
+		release()
+	}()
 }
 
 // bounded is the context of a write that no request waits for.

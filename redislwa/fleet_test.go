@@ -439,3 +439,18 @@ func TestEvictionWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestLockLeftBehind: a fleet-wide lock nobody releases (its holder died,
+// lost Redis, or someone wrote it) costs a verification at most half its
+// timeout of waiting, then it asks Amazon itself: never a 504.
+func TestLockLeftBehind(t *testing.T) {
+	srv, rs, _ := fleet(t, 0)
+	v := replica(t, srv, rs.Client(t), core.WithTimeout(time.Second))
+	tok := srv.Token(alice)
+	lock := strings.TrimSuffix(storeName(tok), ":e") + ":l"
+	require.NoError(t, rs.Client(t).Set(context.Background(), lock, "1", time.Hour).Err())
+	p, err := v.Verify(context.Background(), tok)
+	require.NoError(t, err, "waited for the lock, then asked Amazon itself")
+	assert.Equal(t, alice, p)
+	assert.Equal(t, 1, srv.CallCount(lwatest.EndpointTokenInfo))
+}
