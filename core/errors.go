@@ -50,7 +50,7 @@ var (
 	// Retry-After).
 	ErrUpstreamUnavailable = errors.New("lwa: upstream unavailable")
 	// ErrOverloaded: too many verifications are already waiting for a
-	// concurrency slot (WithMaxPendingVerifications): a new token is
+	// concurrency slot (WithConcurrency's second bound): a new token is
 	// answered at once instead of queueing (503 server_error, with
 	// Retry-After).
 	ErrOverloaded = errors.New("lwa: too many verifications waiting")

@@ -158,7 +158,7 @@ func queryOf(raw string) []string {
 }
 
 // queryValues returns every access_token value of a raw query. A value that
-// is not validly escaped is kept raw, so that ExtractToken rejects it rather
+// is not validly escaped is kept raw, so that extraction rejects it rather
 // than the request passing as if it had no token.
 func queryValues(raw string) []string {
 	var vals []string

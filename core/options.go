@@ -217,13 +217,19 @@ func WithRefreshAhead(fraction float64) Option {
 	return func(c *config) { c.refreshAhead = fraction }
 }
 
-// WithCircuitBreaker sets the circuit breaker: after failures upstream
-// failures or timeouts in a row (Amazon's documented rejections are never
-// failures), new verifications fail at once with 503 server_error and a
-// Retry-After header (ErrUpstreamUnavailable) instead of each waiting for
-// the timeout; after cooldown one probe verification is let through, and
-// its success closes the breaker. failures 0 turns the breaker off.
-// Default 5 failures, 2 s.
+// WithCircuitBreaker sets the circuit breaker: once verifications of
+// failures distinct tokens have failed upstream (5xx, timeouts, answers that
+// are not Amazon's documented ones; Amazon's documented rejections are
+// answers, not failures), new verifications fail at once with 503
+// server_error and a Retry-After header (ErrUpstreamUnavailable) instead of
+// each waiting for the timeout. A call to Amazon still under way after a
+// second (or half of WithTimeout, if shorter) counts as failed at once, so
+// a hanging Amazon opens the breaker within about a second; one token
+// failing again and again counts once; a verification that got no
+// concurrency slot never asked Amazon and does not count. After cooldown
+// one probe verification is let through, and its success closes the
+// breaker (a probe that fails, hangs or panics opens it again). failures 0
+// turns the breaker off. Default 5 failures, 2 s.
 func WithCircuitBreaker(failures int, cooldown time.Duration) Option {
 	return func(c *config) { c.breakerFails, c.breakerCool = failures, cooldown }
 }

@@ -92,7 +92,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.DurationVar(&c.negativeTTL, "negative-cache-ttl", core.DefaultNegativeCacheTTL, "how long a token Amazon rejected is answered from memory")
 	fs.DurationVar(&c.localTTL, "local-cache-ttl", core.DefaultLocalCacheTTL, "with -redis: longest time the local tier trusts an entry")
 	fs.DurationVar(&c.staleIfError, "stale-if-error", 0, "while Amazon fails, keep accepting verified tokens up to this long past -cache-ttl (0: off)")
-	fs.IntVar(&c.breakerFails, "breaker-failures", core.DefaultBreakerFailures, "upstream failures in a row that open the circuit breaker (0: off)")
+	fs.IntVar(&c.breakerFails, "breaker-failures", core.DefaultBreakerFailures, "upstream failures of distinct tokens (a call under way past 1 s counts) that open the circuit breaker (0: off)")
 	fs.DurationVar(&c.breakerCool, "breaker-cooldown", core.DefaultBreakerCooldown, "how long the open breaker waits before a probe")
 	fs.IntVar(&c.maxConc, "max-concurrent", core.DefaultMaxConcurrent, "verifications asking Amazon at once")
 	fs.IntVar(&c.maxPending, "max-pending", core.DefaultMaxPending, "verifications waiting for a slot before new ones are answered 503")
