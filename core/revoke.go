@@ -138,8 +138,9 @@ const revocationSkew = 2 * time.Second
 // to stop accepting it). Forget concerns this one token only. Once it
 // returns, no verification of the token that was under way caches its
 // answer, on this replica or (through the shared tier) on another: a later
-// use asks Amazon. token is taken as the client sent it: trimmed, and
-// decoded once when percent-encoded ("Atza%7C…" forgets "Atza|…").
+// use asks Amazon. token is taken as the client sent it: trimmed, an
+// optional "Bearer " scheme dropped, and decoded once when percent-encoded
+// ("Atza%7C…" forgets "Atza|…").
 func (v *Verifier) Forget(token string) {
 	t := normalizeToken(token)
 	key := keyOf(t)
@@ -178,8 +179,9 @@ func (v *Verifier) detachLocked(key cacheKey, revoked bool) {
 // shares its SharedCache, until it would have expired at Amazon: a revoked
 // token is answered 400 invalid_token (ErrInvalidToken). LWA has no
 // revocation endpoint for access tokens, so this is how "sign out" ends a
-// token's use here. token is taken as the client sent it (trimmed and
-// percent-decoded once, as extraction does); an adapter's Token gives it.
+// token's use here. token is taken as the client sent it (trimmed, an
+// optional "Bearer " scheme dropped, percent-decoded once, as extraction
+// does); an adapter's Token gives it.
 //
 // It takes effect on this replica before it returns: no request that
 // starts afterwards is accepted with the token, and no verification under
