@@ -6,8 +6,8 @@ import (
 	"github.com/go-lwa/lwa/internal/snippets"
 )
 
-// TestDocsOperations: the Go snippets of the README's operations section
-// are this package's compiled examples.
+// TestDocsOperations: the Go snippets of README.md compiled in this
+// package (the Prometheus wiring) are, line for line, its examples.
 func TestDocsOperations(t *testing.T) {
-	snippets.Check(t, "docs/readme/operations.md")
+	snippets.CheckUnder(t, "README.md", "otellwa/")
 }

@@ -6,7 +6,8 @@ import (
 	"github.com/go-lwa/lwa/internal/snippets"
 )
 
-// The Go snippets of the "Regions" section are this package's examples.
+// The Go snippets of README.md's "Regions" section are, line for line,
+// this package's examples.
 func TestDocSnippets(t *testing.T) {
-	snippets.Check(t, "docs/readme/regions.md")
+	snippets.CheckUnder(t, "README.md", "region/")
 }

@@ -84,11 +84,11 @@ func TestDockerfile(t *testing.T) {
 	assert.Regexp(t, `(?m)^HEALTHCHECK .*"-healthcheck"\]$`, d)
 }
 
-// TestEdgeDocShowsDeploy: every nginx block of docs/readme/edge.md is, line
-// for line, part of a file of deploy/nginx (the configuration the nginx
-// tests run).
+// TestEdgeDocShowsDeploy: every nginx block of README.md is, line for
+// line, part of a file of deploy/nginx (the configuration the nginx tests
+// run).
 func TestEdgeDocShowsDeploy(t *testing.T) {
-	doc := readRepo(t, "docs/readme/edge.md")
+	doc := readRepo(t, "README.md")
 	var deploy []string
 	require.NoError(t, filepath.WalkDir(filepath.Join("../..", "deploy/nginx"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -105,6 +105,6 @@ func TestEdgeDocShowsDeploy(t *testing.T) {
 		for _, f := range deploy {
 			found = found || strings.Contains(f, b[1])
 		}
-		assert.True(t, found, "this block of edge.md is not in deploy/nginx:\n%s", b[1])
+		assert.True(t, found, "this block of README.md is not in deploy/nginx:\n%s", b[1])
 	}
 }

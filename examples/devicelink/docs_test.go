@@ -6,7 +6,8 @@ import (
 	"github.com/go-lwa/lwa/internal/snippets"
 )
 
-// The Go snippets of the "TVs and devices" section are this package's code.
+// The Go snippets of README.md's "TVs and devices" section are, line for
+// line, this package's code.
 func TestDocSnippets(t *testing.T) {
-	snippets.Check(t, "docs/readme/devices.md")
+	snippets.CheckUnder(t, "README.md", "examples/devicelink/")
 }

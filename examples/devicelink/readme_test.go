@@ -10,7 +10,7 @@ import (
 	"github.com/go-lwa/lwa/region"
 )
 
-// readmeTV is the TV of docs/readme/devices.md, compiled here (it talks to
+// readmeTV is the TV of README.md ("TVs and devices"), compiled here (it talks to
 // Amazon, so no test runs it; ExampleClient_Link runs the same flow against
 // lwatest).
 func readmeTV(ctx context.Context, tvClientID, meURL string) error {

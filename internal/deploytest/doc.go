@@ -3,7 +3,8 @@
 // (deploy/grafana/lwa.json) and the Prometheus alert rules
 // (deploy/prometheus/lwa-alerts.yml, with their promtool unit tests in
 // deploy/prometheus/lwa-alerts_test.yml). The runbook of every alert is
-// docs/runbook.md; docs/readme/operations.md says how to load them.
+// docs/runbook.md; README.md ("Observability and operations") says how to
+// load them.
 //
 // It has no Go API: its tests run promtool check rules and promtool test
 // rules (each alert fires and clears on synthetic series, and mutated

@@ -1,12 +1,19 @@
-// Package snippets checks that the Go snippets of a Markdown section are
+// Package snippets checks that the Go snippets of a Markdown file are
 // compiled code: every ```go block must be preceded by a comment
 //
 //	<!-- compiled by: path/file_test.go FuncName -->
 //
-// (path from the module root) and its lines, indentation aside, must appear
-// in that order, one after the other, in the body of FuncName. Tests of the
-// packages that own a docs/readme section call Check, so a snippet cannot
-// drift from the code that compiles it.
+// (path from the module root) and its lines, indentation and blank lines
+// aside, must appear in that order, one after the other, in the function
+// FuncName: its body, or the whole function from its signature to its
+// closing brace. A comment without FuncName,
+//
+//	<!-- compiled by: path/file_test.go -->
+//
+// matches anywhere in the file: for a snippet that shows an import block.
+// The module's root test checks all of README.md with Check; the packages
+// whose code compiles some of its snippets check those with CheckUnder, so
+// that a snippet cannot drift from the code that compiles it.
 package snippets
 
 import (
@@ -18,17 +25,30 @@ import (
 	"testing"
 )
 
-var compiledBy = regexp.MustCompile(`^<!-- compiled by: (\S+) (\w+) -->$`)
+var compiledBy = regexp.MustCompile(`^<!-- compiled by: (\S+)(?: (\w+))? -->$`)
 
 // Check checks the Markdown file at mdPath (from the module root) and
 // reports every snippet that is not compiled where its comment says.
 func Check(t testing.TB, mdPath string) {
 	t.Helper()
+	check(t, mdPath, "")
+}
+
+// CheckUnder is Check for the snippets of mdPath compiled by files under
+// dir (a path from the module root, such as "region/"): those of one
+// package. It reports too when there is none.
+func CheckUnder(t testing.TB, mdPath, dir string) {
+	t.Helper()
+	check(t, mdPath, dir)
+}
+
+func check(t testing.TB, mdPath, dir string) {
+	t.Helper()
 	root, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, problem := range Problems(root, mdPath) {
+	for _, problem := range ProblemsUnder(root, mdPath, dir) {
 		t.Error(problem)
 	}
 }
@@ -36,6 +56,13 @@ func Check(t testing.TB, mdPath string) {
 // Problems returns what is wrong with the snippets of mdPath, nil if
 // nothing.
 func Problems(root, mdPath string) []string {
+	return ProblemsUnder(root, mdPath, "")
+}
+
+// ProblemsUnder returns what is wrong with the snippets of mdPath compiled
+// by files under dir ("" for every snippet, and every snippet must say
+// where it is compiled), nil if nothing.
+func ProblemsUnder(root, mdPath, dir string) []string {
 	md, err := os.ReadFile(filepath.Join(root, mdPath))
 	if err != nil {
 		return []string{err.Error()}
@@ -48,11 +75,18 @@ func Problems(root, mdPath string) []string {
 		switch {
 		case inGo && strings.TrimSpace(line) == "```":
 			inGo = false
-			blocks++
 			if where == nil {
-				problems = append(problems, fmt.Sprintf("%s:%d: a Go snippet without <!-- compiled by: path Func -->", mdPath, i+1))
+				if dir == "" {
+					blocks++
+					problems = append(problems, fmt.Sprintf("%s:%d: a Go snippet without <!-- compiled by: path Func -->", mdPath, i+1))
+				}
 				continue
 			}
+			if dir != "" && !strings.HasPrefix(where[0], dir) {
+				where = nil
+				continue
+			}
+			blocks++
 			if p := checkBlock(root, where[0], where[1], block); p != "" {
 				problems = append(problems, fmt.Sprintf("%s:%d: %s", mdPath, i+1, p))
 			}
@@ -67,40 +101,50 @@ func Problems(root, mdPath string) []string {
 			}
 		}
 	}
-	if blocks == 0 {
+	if blocks == 0 && dir == "" {
 		problems = append(problems, mdPath+": no Go snippet")
+	} else if blocks == 0 {
+		problems = append(problems, mdPath+": no Go snippet compiled under "+dir)
 	}
 	return problems
 }
 
-// checkBlock returns what is wrong with one snippet, or "".
+// checkBlock returns what is wrong with one snippet, or "". fn "" means
+// the whole file.
 func checkBlock(root, path, fn string, block []string) string {
 	src, err := os.ReadFile(filepath.Join(root, path))
 	if err != nil {
 		return err.Error()
 	}
-	body, ok := funcBody(string(src), fn)
-	if !ok {
-		return fmt.Sprintf("%s has no func %s", path, fn)
+	code, where := strings.Split(string(src), "\n"), path
+	if fn != "" {
+		var ok bool
+		if code, ok = funcLines(string(src), fn); !ok {
+			return fmt.Sprintf("%s has no func %s", path, fn)
+		}
+		where = "func " + fn + " in " + path
 	}
-	want, have := normalize(block), normalize(body)
+	want, have := normalize(block), normalize(code)
+	if len(want) == 0 {
+		return "an empty snippet"
+	}
 	for start := 0; start+len(want) <= len(have); start++ {
 		if equal(have[start:start+len(want)], want) {
 			return ""
 		}
 	}
-	return fmt.Sprintf("the snippet is not in the body of %s in %s", fn, path)
+	return "the snippet is not in " + where
 }
 
-// funcBody returns the lines of the top-level function fn, up to its
-// closing brace at the start of a line.
-func funcBody(src, fn string) ([]string, bool) {
+// funcLines returns the lines of the top-level function fn, from its
+// signature to its closing brace at the start of a line.
+func funcLines(src, fn string) ([]string, bool) {
 	lines := strings.Split(src, "\n")
 	for i, l := range lines {
 		if strings.HasPrefix(l, "func "+fn+"(") {
 			for j := i + 1; j < len(lines); j++ {
 				if lines[j] == "}" {
-					return lines[i+1 : j], true
+					return lines[i : j+1], true
 				}
 			}
 		}
