@@ -1,12 +1,15 @@
 package connectlwa_test
 
-// The Go snippets of docs/readme/rpc.md for Connect that are not whole
+// The Go snippets of README.md for Connect that are not whole
 // examples (grpclwa's TestREADMESection checks the section).
 
 import (
+	"testing"
+
 	"connectrpc.com/connect"
 
 	"github.com/go-lwa/lwa/connectlwa"
+	"github.com/go-lwa/lwa/internal/snippets"
 )
 
 func readmeConnectRequire() connect.HandlerOption {
@@ -15,3 +18,7 @@ func readmeConnectRequire() connect.HandlerOption {
 }
 
 var _ = readmeConnectRequire
+
+func TestREADMESection(t *testing.T) {
+	snippets.CheckUnder(t, "README.md", "connectlwa/")
+}

@@ -1,6 +1,6 @@
 package grpclwa_test
 
-// The Go snippets of docs/readme/rpc.md that are not whole examples, each
+// The Go snippets of README.md that are not whole examples, each
 // in the body of a function below so that it compiles with the module;
 // TestREADMESection checks that every Go block of the section is one of
 // them (or of an example), line for line.
@@ -21,7 +21,7 @@ import (
 )
 
 func TestREADMESection(t *testing.T) {
-	snippets.Check(t, "docs/readme/rpc.md")
+	snippets.CheckUnder(t, "README.md", "grpclwa/")
 }
 
 func readmeGRPCRequire() *grpc.Server {
