@@ -34,21 +34,23 @@ type fact struct {
 	tokeninfoRID, profileRID string
 }
 
-// settleSafe is settle with panics turned into a 502.
-func (v *Verifier) settleSafe(f *flight) (e *entry, err *Error, ok bool) {
+// settleSafe is settle with panics turned into a 502. ctx bounds the shared
+// tier's lookup: the flight's own (detached) context, or the first
+// caller's when it looks up itself.
+func (v *Verifier) settleSafe(ctx context.Context, f *flight) (e *entry, err *Error, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			e, err, ok = nil, v.panicked(f.ctx, r), true
 		}
 	}()
-	return v.settle(f)
+	return v.settle(ctx, f)
 }
 
 // settle answers a flight from the tiers when they can: a caller that
 // missed the local tier just before an earlier flight for this token
 // finished must not ask Amazon a second time (a refresh ahead of expiry
 // asks anyway), and the shared tier may know the token.
-func (v *Verifier) settle(f *flight) (*entry, *Error, bool) {
+func (v *Verifier) settle(ctx context.Context, f *flight) (*entry, *Error, bool) {
 	if !f.refresh {
 		if e, _, ok := v.cache.get(f.key); ok {
 			return e, nil, true
@@ -58,7 +60,7 @@ func (v *Verifier) settle(f *flight) (*entry, *Error, bool) {
 		}
 	}
 	if v.shared != nil {
-		return v.shared.lookup(f)
+		return v.shared.lookup(ctx, f)
 	}
 	return nil, nil, false
 }

@@ -66,7 +66,7 @@ func (v *Verifier) join(ctx context.Context, token string, key cacheKey) (*entry
 		}
 		f = v.newFlightLocked(context.WithoutCancel(ctx), strings.Clone(token), key, 1)
 		v.mu.Unlock()
-		go v.run(f)
+		v.first(ctx, f)
 	} else {
 		f.callers++
 		v.mu.Unlock()
@@ -163,14 +163,37 @@ func (v *Verifier) finish(f *flight, e *entry, err *Error) {
 	close(f.done)
 }
 
-// run is the first goroutine of a flight: the local and shared tiers, then
-// a slot, or the queue.
+// first is the first caller's part of a new flight: it looks in the tiers
+// itself (a shared-tier hit then costs no goroutine hand-off), under its own
+// context; the rest of the flight runs in a goroutine of its own. When the
+// caller leaves during the lookup, the flight starts over in that goroutine
+// for whoever joined it (if nobody did, it is abandoned at once).
+func (v *Verifier) first(ctx context.Context, f *flight) {
+	e, err, settled := v.settleSafe(ctx, f)
+	switch {
+	case settled:
+		v.finish(f, e, err)
+	case ctx.Err() != nil:
+		go v.run(f)
+	default:
+		go v.ask1(f)
+	}
+}
+
+// run is a flight's goroutine when it starts with the tiers: a refresh
+// ahead of expiry, or a flight whose first caller left during its lookup.
 func (v *Verifier) run(f *flight) {
-	e, err, settled := v.settleSafe(f)
+	e, err, settled := v.settleSafe(f.ctx, f)
 	if settled {
 		v.finish(f, e, err)
 		return
 	}
+	v.ask1(f)
+}
+
+// ask1 is the part of a flight the tiers could not settle: the breaker,
+// then a slot, or the queue.
+func (v *Verifier) ask1(f *flight) {
 	if wait, open := v.breaker.opened(); open {
 		e, err := v.staleOr(f, v.breaker.rejection(wait))
 		v.finish(f, e, err)

@@ -105,14 +105,18 @@ func (s *sharedTier) do(ctx context.Context, op observe.SharedOp, force bool, ca
 	start := time.Now()
 	err := call()
 	outcome := observe.SharedOK
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		// The caller left (its own context ended): not Redis's failure.
+		outcome = observe.SharedError
+	case err != nil:
 		outcome = observe.SharedError
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 			outcome = observe.SharedTimeout
 		}
 		s.trouble(err)
-	} else if force {
+	case force:
 		s.fine()
 	}
 	s.observeCall(ctx, op, outcome, time.Since(start))
@@ -215,9 +219,9 @@ func (f *flight) tag() string {
 
 // lookup asks the store about a token the local tier missed. ok reports
 // whether it settled the token (an entry or a rejection).
-func (s *sharedTier) lookup(f *flight) (*entry, *Error, bool) {
+func (s *sharedTier) lookup(ctx context.Context, f *flight) (*entry, *Error, bool) {
 	tag := f.tag()
-	vals, err := s.get(f.ctx, tag+":e", tag+":r", tag+":f")
+	vals, err := s.get(ctx, tag+":e", tag+":r", tag+":f")
 	if err != nil {
 		s.v.observeLookup(f.ctx, observe.TierShared, observe.LookupMiss)
 		return nil, nil, false
