@@ -152,7 +152,7 @@ func TestInvalidationAcrossReplicas(t *testing.T) {
 		tok := srv.Token(alice)
 		everywhere(tok)
 		require.NoError(t, a.Revoke(ctx, "Bearer "+tok))
-		rejected(t, a, tok) // at once on the calling replica
+		rejected(t, a, tok)                            // at once on the calling replica
 		for _, other := range []*core.Verifier{b, c} { // each hears the message in its own time
 			require.Eventually(t, func() bool {
 				_, err := other.Verify(ctx, tok)
