@@ -9,8 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-
-	"github.com/go-lwa/lwa/core/observe"
 )
 
 // What the shared tier writes is authenticated with the fleet's keys
@@ -113,13 +111,6 @@ const (
 	openForged
 	openUnreadable
 )
-
-func (o opened) forgery() observe.Forgery {
-	if o == openUnreadable {
-		return observe.Unreadable
-	}
-	return observe.ForgedValue
-}
 
 // seal seals r for token under the storage key name.
 func (k *fleetKeys) seal(token, name string, r *record) []byte {

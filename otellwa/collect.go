@@ -42,20 +42,6 @@ func (t *tally) add(s observe.Stats) {
 	}
 }
 
-// merge adds u to t.
-func (t *tally) merge(u tally) {
-	t.verifiers += u.verifiers
-	t.verified += u.verified
-	t.rejected += u.rejected
-	t.withShared += u.withShared
-	for i := range t.breaker {
-		t.breaker[i] += u.breaker[i]
-	}
-	for i := range t.shared {
-		t.shared[i] += u.shared[i]
-	}
-}
-
 // Attach adds stats to the Verifiers whose state (lwa.cache.entries,
 // lwa.breaker.state, lwa.shared.state) is read at each collection. The
 // returned detach function (the Verifier's Close calls it) removes it,
