@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/internal/proctest"
 	"github.com/go-lwa/lwa/lwatest"
 )
 
@@ -25,29 +25,11 @@ import (
 // closed), every nginx and lwatest server too.
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// syncBuffer collects a server's log while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // authz is one lwaauthz started in-process by a test, on loopback ports.
 type authz struct {
 	base   string // http://addr: decisions and revocations
 	admin  string // http://admin-addr
-	logs   *syncBuffer
+	logs   *proctest.Output
 	client *http.Client
 	cancel context.CancelFunc
 	done   chan error
@@ -64,7 +46,7 @@ func startAuthz(t testing.TB, srv *lwatest.Server, env map[string]string, args .
 		"-client-id", lwatest.ClientID, "-endpoint", srv.URL, "-log-level", "error",
 	}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
-	a := &authz{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	a := &authz{logs: &proctest.Output{}, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan listening, 1)
 	go func() {
 		a.done <- run(ctx, all, func(k string) string { return env[k] }, a.logs, func(l listening) { ready <- l })

@@ -15,13 +15,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-lwa/lwa/internal/proctest"
 	"github.com/go-lwa/lwa/internal/redistest"
 )
 
@@ -247,26 +247,8 @@ func buildDemo(t *testing.T) string {
 type demo struct {
 	base     string     // http://127.0.0.1:port
 	commands [][]string // the curl commands it printed, as arguments
-	out      *syncBuffer
+	out      *proctest.Output
 	client   *http.Client
-}
-
-// syncBuffer is a bytes buffer safe for one writer and many readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) WriteString(p string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.WriteString(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var servingOn = regexp.MustCompile(`^lwademo: serving on (http://127\.0\.0\.1:\d+)`)
@@ -285,7 +267,7 @@ func startDemo(t *testing.T, bin string, env []string, args ...string) *demo {
 	cmd.Env = append(cmd.Env, env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	d := &demo{out: &syncBuffer{}, client: &http.Client{Timeout: 30 * time.Second}}
+	d := &demo{out: &proctest.Output{}, client: &http.Client{Timeout: 30 * time.Second}}
 	cmd.Stderr = io.Discard
 	require.NoError(t, cmd.Start())
 

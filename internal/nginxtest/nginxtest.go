@@ -1,7 +1,6 @@
 package nginxtest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-lwa/lwa/internal/proctest"
 )
 
 // readyTimeout bounds how long Start waits for nginx to accept connections.
@@ -31,7 +32,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{}
-	out    *syncBuffer
+	out    *proctest.Output
 }
 
 // Start runs nginx with one worker process: the http {} block and files
@@ -52,7 +53,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	t.Cleanup(s.Stop)
 	var lastErr error
 	for range 5 { // a free port can be taken between the probe and nginx's bind
-		port, err := freePort()
+		port, err := proctest.FreePort()
 		if err != nil {
 			t.Fatalf("nginxtest: no free port: %v", err)
 		}
@@ -125,7 +126,7 @@ http {
 // the process may still run (the caller stops it).
 func (s *Server) launch(bin string) error {
 	cmd := exec.Command(bin, "-p", s.dir, "-c", filepath.Join(s.dir, "nginx.conf"))
-	out := &syncBuffer{}
+	out := &proctest.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = s.dir
 	if err := cmd.Start(); err != nil {
@@ -192,32 +193,4 @@ func (s *Server) Stop() {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-}
-
-// freePort asks the kernel for a free loopback TCP port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// syncBuffer collects the process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-lwa/lwa/internal/proctest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -36,7 +36,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
-	out    *syncBuffer
+	out    *proctest.Output
 }
 
 // Start runs a fresh redis-server on a free loopback port, with persistence
@@ -70,11 +70,11 @@ func start(t testing.TB, cluster bool) *Server {
 	// redis-server's bind: try a few.
 	var lastErr error
 	for range 5 {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = proctest.FreePort(); err != nil {
 			t.Fatalf("redistest: no free port: %v", err)
 		}
 		if cluster {
-			if s.busPort, err = freePort(); err != nil {
+			if s.busPort, err = proctest.FreePort(); err != nil {
 				t.Fatalf("redistest: no free port: %v", err)
 			}
 		}
@@ -116,7 +116,7 @@ func StartSentinel(t testing.TB, master *Server) *Server {
 	t.Cleanup(s.Stop)
 	var lastErr error
 	for range 5 {
-		if s.port, err = freePort(); err != nil {
+		if s.port, err = proctest.FreePort(); err != nil {
 			t.Fatalf("redistest: no free port: %v", err)
 		}
 		conf := fmt.Sprintf("port %d\nbind 127.0.0.1\nprotected-mode no\ndir %s\nloglevel warning\n"+
@@ -161,16 +161,6 @@ func (s *Server) FailoverClient(t testing.TB) *redis.Client {
 	return c
 }
 
-// freePort asks the kernel for a free loopback TCP port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func (s *Server) args() []string {
 	if s.master != nil {
 		return []string{filepath.Join(s.dir, "sentinel.conf"), "--sentinel"}
@@ -200,7 +190,7 @@ func (s *Server) args() []string {
 // the process may still be running (the caller stops it).
 func (s *Server) launch() error {
 	cmd := exec.Command(s.bin, s.args()...)
-	out := &syncBuffer{}
+	out := &proctest.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Dir = s.dir
 	if err := cmd.Start(); err != nil {
@@ -219,7 +209,7 @@ func (s *Server) launch() error {
 
 // waitReady polls PING until the server answers PONG, the process exits,
 // or readyTimeout passes.
-func (s *Server) waitReady(exited <-chan struct{}, out *syncBuffer) error {
+func (s *Server) waitReady(exited <-chan struct{}, out *proctest.Output) error {
 	deadline := time.Now().Add(readyTimeout)
 	var lastErr error
 	for time.Now().Before(deadline) {
@@ -485,22 +475,4 @@ func (s *Server) Monitor(t testing.TB) (stop func() []string) {
 		})
 		return result
 	}
-}
-
-// syncBuffer collects the server's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

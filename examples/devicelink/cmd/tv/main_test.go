@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/go-lwa/lwa/core"
+	"github.com/go-lwa/lwa/internal/proctest"
 	"github.com/go-lwa/lwa/lwatest"
 	"github.com/go-lwa/lwa/stdlwa"
 )
@@ -50,7 +51,7 @@ func TestTV(t *testing.T) {
 	srv.SetCodePairTiming(10*time.Minute, time.Second)
 	me := api(t, srv)
 
-	out := &syncBuffer{}
+	out := &proctest.Output{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(t.Context(), []string{"-lwa", srv.URL + "/", "-client-id", tvID, "-api", me}, out, srv.Client())
